@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { AppError } from '../errors.js';
+import type { Cache } from '../cache/index.js';
+import type { Database } from '../db/database.js';
+import { newId, randomBase62 } from '../ids.js';
+import type { AuthRequirement, Principal, Role } from './route.js';
+
+/** Resolves a user session secret (`tss_...`) to its principal; provided by the wallet platform. */
+export type SessionResolver = (secret: string) => Promise<Principal | null>;
+
+export function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export function bearer(header: string | string[] | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header.trim());
+  return m ? m[1]! : null;
+}
+
+const API_KEY_TTL = 60;
+
+/**
+ * API keys: `tsk_<role>_<40 base62>`. Only the SHA-256 of the secret is stored (the secret has
+ * ~238 bits, so a fast hash is enough; passwords get scrypt). Lookups are cached briefly;
+ * revocation deletes the cache entry before it returns.
+ */
+export class ApiKeys {
+  constructor(
+    private readonly db: Database,
+    private readonly cache: Cache,
+  ) {}
+
+  async create(role: Role, ownerId: string, name = ''): Promise<{ id: string; secret: string; role: Role; owner_id: string; name: string; prefix: string }> {
+    const secret = `tsk_${role}_${randomBase62(40)}`;
+    return this.insert(role, ownerId, name, secret);
+  }
+
+  /** Registers a secret chosen by configuration (TESSERA_ADMIN_KEY), idempotently. */
+  async ensure(role: Role, ownerId: string, name: string, secret: string): Promise<void> {
+    const hash = sha256(secret);
+    const { rows } = await this.db.query('SELECT 1 FROM infra.api_keys WHERE secret_hash = $1', [hash]);
+    if (rows.length === 0) await this.insert(role, ownerId, name, secret);
+  }
+
+  private async insert(role: Role, ownerId: string, name: string, secret: string) {
+    const id = newId('key');
+    const prefix = secret.slice(0, secret.indexOf('_', 4) + 5);
+    await this.db.query('INSERT INTO infra.api_keys (id, role, owner_id, name, secret_hash, secret_prefix) VALUES ($1, $2, $3, $4, $5, $6)', [id, role, ownerId, name, sha256(secret), prefix]);
+    return { id, secret, role, owner_id: ownerId, name, prefix };
+  }
+
+  async count(role: Role): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM infra.api_keys WHERE role = $1 AND revoked_at IS NULL', [role]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async list(filter: { role?: Role; ownerId?: string }) {
+    const { rows } = await this.db.query<{ id: string; role: Role; owner_id: string; name: string; secret_prefix: string; created_at: Date; revoked_at: Date | null }>(
+      `SELECT id, role, owner_id, name, secret_prefix, created_at, revoked_at FROM infra.api_keys
+       WHERE ($1::text IS NULL OR role = $1) AND ($2::text IS NULL OR owner_id = $2) ORDER BY id DESC LIMIT 500`,
+      [filter.role ?? null, filter.ownerId ?? null],
+    );
+    return rows;
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ secret_hash: Buffer }>('UPDATE infra.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING secret_hash', [id]);
+    if (!rows[0]) return false;
+    await this.cache.del(`apikey:${Buffer.from(rows[0].secret_hash).toString('hex')}`);
+    return true;
+  }
+
+  async resolve(secret: string): Promise<Principal | null> {
+    if (!/^tsk_[a-z]+_[0-9A-Za-z]{32,}$/.test(secret)) return null;
+    const hash = sha256(secret);
+    const cacheKey = `apikey:${hash.toString('hex')}`;
+    const cached = await this.cache.get(cacheKey);
+    if (cached) return JSON.parse(cached) as Principal;
+    const { rows } = await this.db.query<{ id: string; role: Role; owner_id: string }>('SELECT id, role, owner_id FROM infra.api_keys WHERE secret_hash = $1 AND revoked_at IS NULL', [hash]);
+    const row = rows[0];
+    if (!row) return null;
+    const principal: Principal = { kind: 'apiKey', keyId: row.id, role: row.role, ownerId: row.owner_id };
+    await this.cache.set(cacheKey, JSON.stringify(principal), API_KEY_TTL);
+    return principal;
+  }
+}
+
+export async function authenticate(
+  requirement: AuthRequirement,
+  authorization: string | string[] | undefined,
+  apiKeys: ApiKeys,
+  sessions: SessionResolver | undefined,
+): Promise<Principal | null> {
+  if (requirement.kind === 'public') return null;
+  const secret = bearer(authorization);
+  if (!secret) throw new AppError('authentication_required');
+  let principal: Principal | null = null;
+  if (secret.startsWith('tsk_')) principal = await apiKeys.resolve(secret);
+  else if (secret.startsWith('tss_') && sessions) principal = await sessions(secret);
+  if (!principal) throw new AppError('credentials_invalid');
+  if (requirement.kind === 'apiKey') {
+    if (principal.kind !== 'apiKey' || !requirement.roles.includes(principal.role)) throw new AppError('permission_denied');
+  } else if (requirement.kind === 'session') {
+    if (principal.kind !== 'user') throw new AppError('permission_denied');
+    if (requirement.device && !principal.deviceId) throw new AppError('device_session_required');
+  }
+  return principal;
+}
