@@ -2,8 +2,8 @@ import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../logger.js';
 import type { Sql } from '../db/database.js';
 
-export type Role = 'admin' | 'merchant' | 'acquirer' | 'terminal' | 'issuer' | 'network';
-export const ROLES: readonly Role[] = ['admin', 'merchant', 'acquirer', 'terminal', 'issuer', 'network'];
+export type Role = 'admin' | 'platform' | 'merchant' | 'acquirer' | 'terminal' | 'issuer' | 'network';
+export const ROLES: readonly Role[] = ['admin', 'platform', 'merchant', 'acquirer', 'terminal', 'issuer', 'network'];
 
 /** Who may call a route. Every route declares one; there is no default. */
 export type AuthRequirement =

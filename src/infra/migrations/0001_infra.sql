@@ -3,7 +3,7 @@
 CREATE TABLE infra.api_keys (
   id text PRIMARY KEY CHECK (id LIKE 'key\_%'),
   -- Which kind of party holds the key and which object of that party it speaks for.
-  role text NOT NULL CHECK (role IN ('admin', 'merchant', 'acquirer', 'terminal', 'issuer', 'network')),
+  role text NOT NULL CHECK (role IN ('admin', 'platform', 'merchant', 'acquirer', 'terminal', 'issuer', 'network')),
   owner_id text NOT NULL,
   name text NOT NULL DEFAULT '' CHECK (length(name) <= 200),
   -- SHA-256 of the whole secret: the secret itself is shown once and never stored.
