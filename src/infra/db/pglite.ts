@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { beginStatement, withRetry, type Database, type QueryResult, type Row, type Sql, type TxOptions } from './database.js';
+import { beginStatement, withRetry, type Database, type QueryResult, type Sql, type TxOptions } from './database.js';
 
 /**
  * The embedded database: PostgreSQL compiled to WebAssembly, one connection. Its transactions are

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { beginStatement, withRetry, type Database, type QueryResult, type Row, type Sql, type TxOptions } from './database.js';
+import { beginStatement, withRetry, type Database, type QueryResult, type Sql, type TxOptions } from './database.js';
 
 // int8 and numeric come back as strings by default; amounts are bigint minor units that fit in a JS
 // number up to 2^53, and counters too, so parse them as numbers where that is exact.
