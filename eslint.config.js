@@ -29,4 +29,18 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The device is a client: it runs in the browser too, and reaches the platform only through its client.
+    files: ['src/device/**/*.ts'],
+    ignores: ['src/device/**/*.test.ts', 'src/device/**/*.test-helper.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: ['fs', 'net', 'http', 'https', 'crypto', 'path', 'os', 'child_process'].map((name) => ({ name, message: 'device code runs in the browser' })),
+        patterns: [
+          { group: ['node:*'], message: 'device code runs in the browser' },
+          { group: ['**/infra/**', '!**/infra/transport.js', '**/platform/**', '!**/platform/client.js', '**/network/**', '**/issuer/**', '**/acquirer/**', '**/merchant/**', '**/cli/**', '**/server/**'], message: 'the device imports only protocol modules and the platform client' },
+        ],
+      }],
+    },
+  },
 );

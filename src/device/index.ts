@@ -1,0 +1,38 @@
+/** The device: wallet app, Secure Element, Secure Enclave. Client-side: runs in Node and the browser. */
+export { DeviceError, type DeviceErrorCode } from './errors.js';
+export { MemoryStorage, type DeviceStorage } from './storage.js';
+export {
+  AUTHORIZATION_PURPOSES,
+  AUTHORIZATION_TTL_MS,
+  createPairingKey,
+  authorizationMessage,
+  type Authorization,
+  type AuthorizationPurpose,
+} from './pairing.js';
+export { SecureElement, type SecureElementOptions, type InstalledCard, type SeCard, type CardStatus, type KeyScheme } from './secure-element.js';
+export {
+  SecureEnclave,
+  PASSCODE_OFFERED_AFTER,
+  PASSCODE_REQUIRED_AFTER,
+  PASSCODE_MAX_FAILURES,
+  type BiometricKind,
+  type AuthorizationMethod,
+  type AuthorizeRequest,
+  type AuthorizeResult,
+  type EnclaveState,
+  type SecureEnclaveOptions,
+  type SecureEnclaveSetup,
+} from './secure-enclave.js';
+export { setupDevice, openDevice, type DeviceSetupOptions, type DeviceChips } from './setup.js';
+export * from './platform-api.js';
+export {
+  Wallet,
+  MAX_TRANSACTIONS,
+  type WalletOptions,
+  type CardInput,
+  type AddCardOptions,
+  type AddCardResult,
+  type WalletCard,
+  type TransactionEntry,
+  type TransactionStatus,
+} from './wallet.js';

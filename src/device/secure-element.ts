@@ -1,0 +1,426 @@
+/**
+ * The Secure Element: holds the device's payment tokens and their keys, and answers a narrow,
+ * APDU-like set of commands. Nothing it returns carries a token number or a key: the wallet app
+ * learns a token's ref, network, last four digits, label and status, and nothing more.
+ *
+ * Its keys are non-extractable WebCrypto keys kept in the device storage (as IndexedDB keeps
+ * CryptoKey objects): a P-256 ECDH key pair to which networks encrypt provisioning payloads, and an
+ * AES-256-GCM key under which every record it persists is sealed (card records with their per-token
+ * master keys, the device certificate, the used authorization nonces). The storage sees only
+ * ciphertext and key handles.
+ */
+import { compactDecrypt } from 'jose';
+import { bytesEqual, fromHex, isHex, toHex, utf8 } from '../protocol/bytes.js';
+import { NETWORKS, detectNetwork, isTokenBin, validatePan, type Network } from '../protocol/cards/index.js';
+import { aesKeyCheckValue, keyCheckValue } from '../protocol/emv/index.js';
+import { DeviceError } from './errors.js';
+import {
+  AUTHORIZATION_PURPOSES,
+  AUTHORIZATION_TTL_MS,
+  MAX_CHALLENGE_BYTES,
+  NONCE_BYTES,
+  authorizationMessage,
+  type Authorization,
+  type AuthorizationPurpose,
+} from './pairing.js';
+import { SerialQueue, bs, createSealingKey, isCryptoKey, seal, unseal } from './sealed.js';
+import type { DeviceStorage } from './storage.js';
+
+export type CardStatus = 'active' | 'suspended';
+export type KeyScheme = '3des' | 'aes';
+
+/** What install answers: nothing secret. */
+export interface InstalledCard {
+  tokenRef: string;
+  network: Network;
+  tokenLast4: string;
+  label: string;
+}
+
+export interface SeCard extends InstalledCard {
+  status: CardStatus;
+}
+
+export interface SecureElementOptions {
+  /** The key shared with the Secure Enclave at device set-up (see pairing.ts); stored, replacing any earlier one. */
+  pairingKey?: CryptoKey;
+  /** Milliseconds since the epoch; injected in tests. */
+  clock?: () => number;
+}
+
+/** What the SE keeps per token, sealed. Never leaves this module. */
+interface CardRecord {
+  v: 1;
+  tokenRef: string;
+  network: Network;
+  tokenPan: string;
+  /** YYMM. */
+  tokenExp: string;
+  psn: string;
+  aid: string;
+  label: string;
+  cvn: number | string;
+  key: { alg: KeyScheme; mk: string };
+  par: string | null;
+  tokenRequestorId: string | null;
+  cardLast4: string | null;
+  issuedAt: string | null;
+  installedAt: number;
+  status: CardStatus;
+  /** Application transaction counter: the cryptogram commands (next issue) increment it. */
+  atc: number;
+}
+
+interface KeysRecord {
+  v: 1;
+  agreementPrivate: CryptoKey;
+  agreementPublic: CryptoKey;
+  sealing: CryptoKey;
+}
+
+const SLOT_KEYS = 'se:keys';
+const SLOT_PAIRING = 'se:pairing';
+const SLOT_CERTIFICATE = 'se:certificate';
+const SLOT_NONCES = 'se:nonces';
+const CARD_PREFIX = 'se:card:';
+
+/** Largest provisioning payload JWE accepted (a real one is about 1.5 KB). */
+const MAX_PAYLOAD_CHARS = 16 * 1024;
+/** How far in the future an authorization's issuedAt may be (the two chips read one clock; this absorbs rounding). */
+const CLOCK_SKEW_MS = 1_000;
+const TOKEN_REF = /^tok_[0-9A-Za-z]{1,64}$/;
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n(?:[A-Za-z0-9+/=]{1,76}\r?\n)+-----END CERTIFICATE-----\s*$/;
+
+export class SecureElement {
+  readonly #storage: DeviceStorage;
+  readonly #keys: KeysRecord;
+  readonly #clock: () => number;
+  readonly #queue = new SerialQueue();
+
+  private constructor(storage: DeviceStorage, keys: KeysRecord, clock: () => number) {
+    this.#storage = storage;
+    this.#keys = keys;
+    this.#clock = clock;
+  }
+
+  /** Loads the SE kept in `storage`, or creates its keys on first use. */
+  static async open(storage: DeviceStorage, options: SecureElementOptions = {}): Promise<SecureElement> {
+    let keys = await storage.get(SLOT_KEYS);
+    if (keys === undefined) {
+      const pair = (await globalThis.crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits'])) as CryptoKeyPair;
+      keys = { v: 1, agreementPrivate: pair.privateKey, agreementPublic: pair.publicKey, sealing: await createSealingKey() } satisfies KeysRecord;
+      await storage.put(SLOT_KEYS, keys);
+    }
+    if (!isKeysRecord(keys)) throw new DeviceError('se_storage_corrupt', 'secure element keys in storage are not usable');
+    const se = new SecureElement(storage, keys, options.clock ?? Date.now);
+    if (options.pairingKey !== undefined) await se.pair(options.pairingKey);
+    return se;
+  }
+
+  /** True when `storage` already holds a Secure Element. */
+  static async exists(storage: DeviceStorage): Promise<boolean> {
+    return (await storage.get(SLOT_KEYS)) !== undefined;
+  }
+
+  // --- Keys and certificate ----------------------------------------------------------------------
+
+  /** The public half of the provisioning key pair, as a P-256 JWK (kty, crv, x, y). */
+  async publicKeyJwk(): Promise<JsonWebKey> {
+    const jwk = await globalThis.crypto.subtle.exportKey('jwk', this.#keys.agreementPublic);
+    return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+  }
+
+  /** Keeps the certificate the platform's device CA issued for the SE key, and that CA's certificate. */
+  async setCertificate(pem: string, caPem: string): Promise<void> {
+    if (!isPemCertificate(pem) || !isPemCertificate(caPem)) {
+      throw new DeviceError('se_certificate_invalid', 'certificate must be one PEM CERTIFICATE block');
+    }
+    await this.#queue.run(() => this.#put(SLOT_CERTIFICATE, { pem, caPem }));
+  }
+
+  /** The stored certificates (public data), or null before registration. */
+  async certificate(): Promise<{ pem: string; caPem: string } | null> {
+    const value = (await this.#get(SLOT_CERTIFICATE)) as { pem: string; caPem: string } | undefined;
+    return value ?? null;
+  }
+
+  // --- Pairing with the Secure Enclave ------------------------------------------------------------
+
+  /** Stores the pairing key shared with the Secure Enclave (replacing an earlier pairing). */
+  async pair(key: CryptoKey): Promise<void> {
+    if (!isCryptoKey(key, 'secret', 'HMAC') || !key.usages.includes('verify')) {
+      throw new DeviceError('se_request_invalid', 'pairing key must be an HMAC key usable to verify');
+    }
+    await this.#queue.run(() => this.#storage.put(SLOT_PAIRING, key));
+  }
+
+  /**
+   * Accepts a Secure Enclave authorization for one use: a valid MAC under the pairing key, the
+   * expected purpose and challenge, issued within the last 60 s, a nonce never accepted before.
+   * Throws a DeviceError otherwise (se_not_paired, se_authorization_invalid / _mismatch / _expired / _replayed).
+   */
+  async verifyAuthorization(auth: Authorization, expected: { purpose: AuthorizationPurpose; challenge: Uint8Array }): Promise<void> {
+    await this.#queue.run(() => this.#verifyAuthorization(auth, expected));
+  }
+
+  async #verifyAuthorization(auth: Authorization, expected: { purpose: AuthorizationPurpose; challenge: Uint8Array }): Promise<void> {
+    if (!(AUTHORIZATION_PURPOSES as readonly string[]).includes(expected?.purpose) || !(expected.challenge instanceof Uint8Array)) {
+      throw new DeviceError('se_request_invalid', 'expected purpose and challenge are required');
+    }
+    const key = await this.#storage.get(SLOT_PAIRING);
+    if (!isCryptoKey(key, 'secret', 'HMAC')) throw new DeviceError('se_not_paired', 'secure element is not paired with a secure enclave');
+    const parsed = parseAuthorization(auth);
+    if (!parsed) throw new DeviceError('se_authorization_invalid', 'authorization is malformed');
+    const message = authorizationMessage(parsed.purpose, parsed.challenge, parsed.nonce, parsed.issuedAt);
+    const valid = await globalThis.crypto.subtle.verify('HMAC', key, bs(parsed.mac), bs(message));
+    if (!valid) throw new DeviceError('se_authorization_invalid', 'authorization MAC does not verify');
+    if (parsed.purpose !== expected.purpose || !bytesEqual(parsed.challenge, expected.challenge)) {
+      throw new DeviceError('se_authorization_mismatch', 'authorization was issued for another purpose or transaction');
+    }
+    const now = this.#clock();
+    if (parsed.issuedAt > now + CLOCK_SKEW_MS) throw new DeviceError('se_authorization_invalid', 'authorization is dated in the future');
+    if (now - parsed.issuedAt > AUTHORIZATION_TTL_MS) throw new DeviceError('se_authorization_expired', 'authorization is older than 60 seconds');
+
+    const nonceHex = toHex(parsed.nonce);
+    const stored = ((await this.#get(SLOT_NONCES)) ?? {}) as Record<string, number>;
+    if (Object.hasOwn(stored, nonceHex)) throw new DeviceError('se_authorization_replayed', 'authorization was already used');
+    // Only nonces still inside their lifetime need remembering: an older one is refused as expired anyway.
+    const kept: Record<string, number> = {};
+    for (const [nonce, at] of Object.entries(stored)) if (now - at <= AUTHORIZATION_TTL_MS + CLOCK_SKEW_MS) kept[nonce] = at;
+    kept[nonceHex] = parsed.issuedAt;
+    await this.#put(SLOT_NONCES, kept);
+  }
+
+  // --- Cards ------------------------------------------------------------------------------------
+
+  /**
+   * Installs a provisioning payload: a compact JWE (ECDH-ES+A256KW, A256GCM, cty provisioning+json)
+   * from the network to this SE's key. Validates every field and the key check value, stores the card
+   * sealed, and answers only non-secret facts. Installing a token_ref again replaces that card.
+   * `expect.tokenRef`: the token the platform says this payload is for; a payload for another is refused.
+   */
+  async install(payloadJwe: string, expect: { tokenRef?: string } = {}): Promise<InstalledCard> {
+    if (typeof payloadJwe !== 'string' || payloadJwe.length === 0 || payloadJwe.length > MAX_PAYLOAD_CHARS) {
+      throw new DeviceError('se_payload_invalid', 'provisioning payload is not a compact JWE of acceptable size');
+    }
+    let plaintext: Uint8Array;
+    let cty: unknown;
+    try {
+      const result = await compactDecrypt(payloadJwe, this.#keys.agreementPrivate, {
+        keyManagementAlgorithms: ['ECDH-ES+A256KW'],
+        contentEncryptionAlgorithms: ['A256GCM'],
+      });
+      plaintext = result.plaintext;
+      cty = result.protectedHeader.cty;
+    } catch {
+      throw new DeviceError('se_payload_invalid', 'provisioning payload does not decrypt with this secure element key');
+    }
+    try {
+      if (cty !== 'provisioning+json') throw new DeviceError('se_payload_invalid', 'provisioning payload content type must be provisioning+json');
+      let payload: unknown;
+      try {
+        payload = JSON.parse(utf8.decode(plaintext));
+      } catch {
+        throw new DeviceError('se_payload_invalid', 'provisioning payload is not JSON');
+      }
+      const record = await parsePayload(payload, this.#clock());
+      if (expect.tokenRef !== undefined && expect.tokenRef !== record.tokenRef) {
+        throw new DeviceError('se_payload_invalid', 'provisioning payload is for another token');
+      }
+      await this.#queue.run(async () => {
+        await this.#put(CARD_PREFIX + record.tokenRef, record);
+      });
+      return { tokenRef: record.tokenRef, network: record.network, tokenLast4: record.tokenPan.slice(-4), label: record.label };
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** The cards in this SE, oldest installation first. */
+  async listCards(): Promise<SeCard[]> {
+    const refs = (await this.#storage.keys()).filter((k) => k.startsWith(CARD_PREFIX)).map((k) => k.slice(CARD_PREFIX.length));
+    const records: CardRecord[] = [];
+    for (const ref of refs) {
+      const record = await this.#card(ref);
+      if (record) records.push(record);
+    }
+    records.sort((a, b) => a.installedAt - b.installedAt || (a.tokenRef < b.tokenRef ? -1 : 1));
+    return records.map((r) => ({ tokenRef: r.tokenRef, network: r.network, tokenLast4: r.tokenPan.slice(-4), label: r.label, status: r.status }));
+  }
+
+  /** Removes a card and its keys from the SE. */
+  async deleteCard(tokenRef: string): Promise<void> {
+    await this.#queue.run(async () => {
+      await this.#requireCard(tokenRef);
+      await this.#storage.delete(CARD_PREFIX + tokenRef);
+    });
+  }
+
+  /** Suspends or resumes a card (a suspended card will make no cryptogram). */
+  async setStatus(tokenRef: string, status: CardStatus): Promise<void> {
+    if (status !== 'active' && status !== 'suspended') throw new DeviceError('se_request_invalid', 'status must be active or suspended');
+    await this.#queue.run(async () => {
+      const record = await this.#requireCard(tokenRef);
+      if (record.status === status) return;
+      await this.#put(CARD_PREFIX + tokenRef, { ...record, status });
+    });
+  }
+
+  // --- Cryptogram commands ------------------------------------------------------------------------
+  // Come with the payment flows (next issue). Each will: verify the Secure Enclave authorization for
+  // its purpose and challenge (verifyAuthorization, inside the same queued command), refuse a
+  // suspended card, take the card's record through #requireCard, increment and persist its ATC
+  // before computing, and compute the ARQC from record.key (3des: CVN 10/18/22 or 16/17/20/21 via
+  // src/protocol/emv; aes: the AES scheme), returning the cryptogram and public data only.
+
+  // --- Internals ---------------------------------------------------------------------------------
+
+  /** The sealed card record for a token ref, or null when there is none. The only reader of card keys. */
+  async #card(tokenRef: string): Promise<CardRecord | null> {
+    if (typeof tokenRef !== 'string' || !TOKEN_REF.test(tokenRef)) return null;
+    const value = await this.#get(CARD_PREFIX + tokenRef);
+    if (value === undefined) return null;
+    if (!isCardRecord(value) || value.tokenRef !== tokenRef) throw new DeviceError('se_storage_corrupt', 'a card record in storage is not usable');
+    return value;
+  }
+
+  async #requireCard(tokenRef: string): Promise<CardRecord> {
+    const record = await this.#card(tokenRef);
+    if (!record) throw new DeviceError('se_card_unknown', 'no such card in this secure element');
+    return record;
+  }
+
+  async #get(slot: string): Promise<unknown> {
+    try {
+      return await unseal(this.#keys.sealing, slot, await this.#storage.get(slot));
+    } catch {
+      throw new DeviceError('se_storage_corrupt', 'a secure element record does not open');
+    }
+  }
+
+  async #put(slot: string, value: unknown): Promise<void> {
+    await this.#storage.put(slot, await seal(this.#keys.sealing, slot, value));
+  }
+}
+
+// --- Payload validation ---------------------------------------------------------------------------
+
+function invalid(message: string): DeviceError {
+  return new DeviceError('se_payload_invalid', message);
+}
+
+function optionalString(value: unknown, field: string, max = 128): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length > max) throw invalid(`provisioning payload ${field} must be a string`);
+  return value;
+}
+
+/** Checks a decrypted provisioning payload against docs/provisioning.md and builds the card record. */
+async function parsePayload(value: unknown, now: number): Promise<CardRecord> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('provisioning payload must be an object');
+  const p = value as Record<string, unknown>;
+  if (p.v !== 1) throw invalid('provisioning payload version must be 1');
+  if (typeof p.token_ref !== 'string' || !TOKEN_REF.test(p.token_ref)) throw invalid('provisioning payload token_ref is malformed');
+  if (typeof p.network !== 'string' || !(NETWORKS as readonly string[]).includes(p.network)) throw invalid('provisioning payload network is unknown');
+  const network = p.network as Network;
+  if (typeof p.token_pan !== 'string' || !validatePan(p.token_pan).ok) throw invalid('provisioning payload token number is not a valid card number');
+  if (detectNetwork(p.token_pan) !== network || !isTokenBin(p.token_pan)) throw invalid('provisioning payload token number is not in a token range of its network');
+  if (typeof p.token_exp !== 'string' || !/^\d{2}(0[1-9]|1[0-2])$/.test(p.token_exp)) throw invalid('provisioning payload token_exp must be YYMM');
+  if (typeof p.psn !== 'string' || !/^\d{2}$/.test(p.psn)) throw invalid('provisioning payload psn must be 2 digits');
+  if (typeof p.aid !== 'string' || !isHex(p.aid) || p.aid.length < 10 || p.aid.length > 32) throw invalid('provisioning payload aid must be 5 to 16 bytes of hex');
+  if (typeof p.label !== 'string' || p.label.length === 0 || p.label.length > 64) throw invalid('provisioning payload label must be 1 to 64 characters');
+  const cvnOk = (typeof p.cvn === 'number' && Number.isInteger(p.cvn) && p.cvn >= 0 && p.cvn <= 255) || (typeof p.cvn === 'string' && /^[0-9A-Za-z]{1,4}$/.test(p.cvn));
+  if (!cvnOk) throw invalid('provisioning payload cvn is malformed');
+
+  const key = p.key;
+  if (typeof key !== 'object' || key === null) throw invalid('provisioning payload key is missing');
+  const k = key as Record<string, unknown>;
+  if (k.alg !== '3des' && k.alg !== 'aes') throw invalid('provisioning payload key alg must be 3des or aes');
+  if (typeof k.mk !== 'string' || k.mk.length !== 32 || !isHex(k.mk)) throw invalid('provisioning payload key mk must be 16 bytes of hex');
+  if (typeof k.kcv !== 'string' || k.kcv.length !== 4 || !isHex(k.kcv)) throw invalid('provisioning payload key kcv must be 2 bytes of hex');
+  const mk = fromHex(k.mk);
+  try {
+    const kcv = k.alg === '3des' ? keyCheckValue(mk) : await aesKeyCheckValue(mk);
+    if (!bytesEqual(kcv, fromHex(k.kcv))) throw invalid('provisioning payload key check value does not match the key');
+  } finally {
+    mk.fill(0);
+  }
+
+  const cardLast4 = optionalString(p.card_last4, 'card_last4');
+  if (cardLast4 !== null && !/^\d{4}$/.test(cardLast4)) throw invalid('provisioning payload card_last4 must be 4 digits');
+  return {
+    v: 1,
+    tokenRef: p.token_ref,
+    network,
+    tokenPan: p.token_pan,
+    tokenExp: p.token_exp,
+    psn: p.psn,
+    aid: p.aid.toUpperCase(),
+    label: p.label,
+    cvn: p.cvn as number | string,
+    key: { alg: k.alg, mk: k.mk.toUpperCase() },
+    par: optionalString(p.par, 'par'),
+    tokenRequestorId: optionalString(p.token_requestor_id, 'token_requestor_id'),
+    cardLast4,
+    issuedAt: optionalString(p.issued_at, 'issued_at'),
+    installedAt: now,
+    status: 'active',
+    atc: 0,
+  };
+}
+
+function isCardRecord(value: unknown): value is CardRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<CardRecord>;
+  return (
+    r.v === 1 &&
+    typeof r.tokenRef === 'string' &&
+    typeof r.tokenPan === 'string' &&
+    typeof r.label === 'string' &&
+    (r.status === 'active' || r.status === 'suspended') &&
+    typeof r.installedAt === 'number' &&
+    typeof r.key === 'object' &&
+    r.key !== null &&
+    typeof r.key.mk === 'string'
+  );
+}
+
+function isKeysRecord(value: unknown): value is KeysRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<KeysRecord>;
+  return (
+    r.v === 1 &&
+    isCryptoKey(r.agreementPrivate, 'private', 'ECDH') &&
+    isCryptoKey(r.agreementPublic, 'public', 'ECDH') &&
+    isCryptoKey(r.sealing, 'secret', 'AES-GCM')
+  );
+}
+
+function isPemCertificate(pem: unknown): pem is string {
+  return typeof pem === 'string' && pem.length < 16 * 1024 && PEM_CERTIFICATE.test(pem);
+}
+
+interface ParsedAuthorization {
+  purpose: AuthorizationPurpose;
+  challenge: Uint8Array;
+  nonce: Uint8Array;
+  issuedAt: number;
+  mac: Uint8Array;
+}
+
+function parseAuthorization(auth: unknown): ParsedAuthorization | null {
+  if (typeof auth !== 'object' || auth === null) return null;
+  const a = auth as Partial<Record<keyof Authorization, unknown>>;
+  if (typeof a.purpose !== 'string' || !(AUTHORIZATION_PURPOSES as readonly string[]).includes(a.purpose)) return null;
+  if (typeof a.challenge !== 'string' || !isHex(a.challenge) || a.challenge.length === 0 || a.challenge.length > MAX_CHALLENGE_BYTES * 2) return null;
+  if (typeof a.nonce !== 'string' || !isHex(a.nonce) || a.nonce.length !== NONCE_BYTES * 2) return null;
+  if (typeof a.issuedAt !== 'number' || !Number.isSafeInteger(a.issuedAt) || a.issuedAt < 0) return null;
+  if (typeof a.mac !== 'string' || !isHex(a.mac) || a.mac.length !== 64) return null;
+  return {
+    purpose: a.purpose as AuthorizationPurpose,
+    challenge: fromHex(a.challenge),
+    nonce: fromHex(a.nonce),
+    issuedAt: a.issuedAt,
+    mac: fromHex(a.mac),
+  };
+}
