@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   tlv: { summary: 'decode BER-TLV', load: () => import('./commands/tlv.js') },
   iso8583: { summary: 'encode and decode ISO 8583 messages', load: () => import('./commands/iso8583.js') },
   emv: { summary: 'EMV keys, ARQC, ARPC and verification', load: () => import('./commands/emv.js') },
+  scenario: { summary: 'run a whole flow with simulated devices (provision)', load: () => import('./commands/scenario.js') },
 };
 
 function usage(): string {

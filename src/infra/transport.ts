@@ -137,15 +137,17 @@ export class TracingTransport implements Transport {
     private readonly inner: Transport,
     private readonly sink: TraceSink,
     private readonly from: string,
-    private readonly to: string,
+    /** The party called; a function of the path where one client reaches several (issuer:<id>). */
+    private readonly to: string | ((path: string) => string),
     private readonly mask: (value: unknown) => unknown,
   ) {}
 
   async request<T>(req: TransportRequest): Promise<TransportResponse<T>> {
     const now = () => new Date().toISOString();
-    this.sink.record({ ts: now(), from: this.from, to: this.to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
+    const to = typeof this.to === 'function' ? this.to(req.path) : this.to;
+    this.sink.record({ ts: now(), from: this.from, to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
     const res = await this.inner.request<T>(req);
-    this.sink.record({ ts: now(), from: this.to, to: this.from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
+    this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
     return res;
   }
 }

@@ -1,18 +1,58 @@
 import type { Cache } from '../infra/cache/index.js';
 import type { Database } from '../infra/db/database.js';
+import type { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import type { PartyModule } from '../server/party.js';
+import { DeviceCa } from './device-ca.js';
+import type { NetworkGateway } from './gateway.js';
+import { v1_art_get } from './routes/v1_art_get.js';
+import { v1_cards_get } from './routes/v1_cards_get.js';
+import { v1_cards_list } from './routes/v1_cards_list.js';
+import { v1_devices_create } from './routes/v1_devices_create.js';
+import { v1_devices_list } from './routes/v1_devices_list.js';
 import { v1_me_get } from './routes/v1_me_get.js';
+import { v1_network_key_get } from './routes/v1_network_key_get.js';
+import { v1_provisioning_confirm } from './routes/v1_provisioning_confirm.js';
+import { v1_provisioning_create } from './routes/v1_provisioning_create.js';
+import { v1_provisioning_messages } from './routes/v1_provisioning_messages.js';
+import { v1_provisioning_otp } from './routes/v1_provisioning_otp.js';
 import { v1_sessions_create } from './routes/v1_sessions_create.js';
 import { v1_sessions_delete } from './routes/v1_sessions_delete.js';
 import { v1_users_create } from './routes/v1_users_create.js';
 import { PlatformService } from './service.js';
+import { WalletService } from './wallet-service.js';
 
-export function createPlatform(deps: { db: Database; cache: Cache }): PartyModule & { service: PlatformService } {
+export interface PlatformDeps {
+  db: Database;
+  cache: Cache;
+  kek: KeyEncryptionKeys;
+  networks: NetworkGateway;
+}
+
+export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; deviceCa: DeviceCa } {
   const service = new PlatformService(deps.db, deps.cache);
+  const deviceCa = new DeviceCa(deps.db, deps.kek);
+  const wallet = new WalletService(deps.db, deps.cache, deviceCa, deps.networks);
   return {
     name: 'platform',
     service,
+    wallet,
+    deviceCa,
     migrations: { module: 'platform', dir: new URL('./migrations/', import.meta.url) },
-    routes: [v1_users_create(service), v1_sessions_create(service), v1_sessions_delete(service), v1_me_get(service)],
+    routes: [
+      v1_users_create(service),
+      v1_sessions_create(service),
+      v1_sessions_delete(service),
+      v1_me_get(service),
+      v1_devices_create(wallet),
+      v1_devices_list(wallet),
+      v1_network_key_get(wallet),
+      v1_provisioning_create(wallet),
+      v1_provisioning_otp(wallet),
+      v1_provisioning_confirm(wallet),
+      v1_provisioning_messages(wallet),
+      v1_cards_list(wallet),
+      v1_cards_get(wallet),
+      v1_art_get(wallet),
+    ],
   };
 }

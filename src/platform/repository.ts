@@ -65,3 +65,92 @@ export const platformRepo = {
     return rows[0];
   },
 };
+
+export interface DeviceRow {
+  id: string;
+  user_id: string;
+  kind: 'phone' | 'watch';
+  name: string;
+  status: 'active' | 'lost' | 'erased';
+  se_certificate_pem: string | null;
+  created_at: Date;
+}
+
+export interface CardRow {
+  id: string;
+  user_id: string;
+  device_id: string;
+  network: string;
+  token_ref: string;
+  par: string;
+  last4: string;
+  token_last4: string;
+  card_type: string;
+  issuer_name: string;
+  art_id: string;
+  exp_month: number;
+  exp_year: number;
+  status: string;
+  verification_id: string | null;
+  verification_methods: unknown;
+  created_at: Date;
+}
+
+const DEVICE_COLUMNS = 'id, user_id, kind, name, status, se_certificate_pem, created_at';
+const CARD_COLUMNS = 'id, user_id, device_id, network, token_ref, par, last4, token_last4, card_type, issuer_name, art_id, exp_month, exp_year, status, verification_id, verification_methods, created_at';
+
+export const deviceRepo = {
+  async insert(sql: Sql, d: { id: string; userId: string; kind: string; name: string; sePublicKey: JsonWebKey; seCertificatePem: string }): Promise<DeviceRow> {
+    const { rows } = await sql.query<DeviceRow>(
+      `INSERT INTO platform.devices (id, user_id, kind, name, se_public_key, se_certificate_pem) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${DEVICE_COLUMNS}`,
+      [d.id, d.userId, d.kind, d.name, JSON.stringify(d.sePublicKey), d.seCertificatePem],
+    );
+    return rows[0]!;
+  },
+  async ownedBy(sql: Sql, id: string, userId: string): Promise<DeviceRow | undefined> {
+    const { rows } = await sql.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM platform.devices WHERE id = $1 AND user_id = $2`, [id, userId]);
+    return rows[0];
+  },
+  async listForUser(sql: Sql, userId: string): Promise<DeviceRow[]> {
+    const { rows } = await sql.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM platform.devices WHERE user_id = $1 ORDER BY id DESC`, [userId]);
+    return rows;
+  },
+};
+
+export const cardRepo = {
+  columns: CARD_COLUMNS,
+  async insert(sql: Sql, c: Omit<CardRow, 'created_at' | 'verification_methods'> & { verification_methods: unknown }): Promise<CardRow> {
+    const { rows } = await sql.query<CardRow>(
+      `INSERT INTO platform.cards (id, user_id, device_id, network, token_ref, par, last4, token_last4, card_type, issuer_name, art_id, exp_month, exp_year, status, verification_id, verification_methods)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING ${CARD_COLUMNS}`,
+      [c.id, c.user_id, c.device_id, c.network, c.token_ref, c.par, c.last4, c.token_last4, c.card_type, c.issuer_name, c.art_id, c.exp_month, c.exp_year, c.status, c.verification_id, JSON.stringify(c.verification_methods ?? null)],
+    );
+    return rows[0]!;
+  },
+  async byTokenRef(sql: Sql, network: string, tokenRef: string): Promise<CardRow | undefined> {
+    const { rows } = await sql.query<CardRow>(`SELECT ${CARD_COLUMNS} FROM platform.cards WHERE network = $1 AND token_ref = $2`, [network, tokenRef]);
+    return rows[0];
+  },
+  async ownedBy(sql: Sql, id: string, userId: string): Promise<CardRow | undefined> {
+    const { rows } = await sql.query<CardRow>(`SELECT ${CARD_COLUMNS} FROM platform.cards WHERE id = $1 AND user_id = $2`, [id, userId]);
+    return rows[0];
+  },
+  async setStatus(sql: Sql, id: string, status: string): Promise<CardRow> {
+    const { rows } = await sql.query<CardRow>(`UPDATE platform.cards SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`, [id, status]);
+    return rows[0]!;
+  },
+  async artSpec(sql: Sql, artId: string): Promise<{ network: string; issuer_name: string; card_type: string } | undefined> {
+    const { rows } = await sql.query<{ network: string; issuer_name: string; card_type: string }>('SELECT network, issuer_name, card_type FROM platform.cards WHERE art_id = $1 LIMIT 1', [artId]);
+    return rows[0];
+  },
+};
+
+export const requestorRepo = {
+  async get(sql: Sql, network: string): Promise<string | undefined> {
+    const { rows } = await sql.query<{ token_requestor_id: string }>('SELECT token_requestor_id FROM platform.token_requestors WHERE network = $1', [network]);
+    return rows[0]?.token_requestor_id;
+  },
+  async put(sql: Sql, network: string, id: string): Promise<void> {
+    await sql.query('INSERT INTO platform.token_requestors (network, token_requestor_id) VALUES ($1, $2) ON CONFLICT (network) DO NOTHING', [network, id]);
+  },
+};
