@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { randomBase62 } from '../infra/ids.js';
+import { InjectTransport, PartyError } from '../infra/transport.js';
+import { Secret } from '../protocol/secret.js';
+import type { IssuerGateway } from '../network/issuers.js';
+import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
+import { IssuerClient } from './client.js';
+import { issuerIdForPan, SANDBOX_CARDS } from './sandbox-cards.js';
+
+let t: IssuerTestEnv;
+let client: IssuerClient;
+before(async () => {
+  t = await startIssuerTestEnv();
+  client = new IssuerClient(new InjectTransport(() => t.app), t.keys.network);
+});
+after(async () => {
+  await t.close();
+});
+
+function body(key: string, over: Record<string, unknown> = {}) {
+  const c = SANDBOX_CARDS.find((x) => x.key === key)!;
+  return { pan: Secret.pan(c.number), exp_month: 12, exp_year: 2030, cvv: new Secret(c.cvv), network: c.network, token_requestor_id: '40010030273', token_ref: `tok_${randomBase62(20)}`, device: { id: 'dev_c', kind: 'phone' as const }, device_score: 5, ...over };
+}
+
+describe('IssuerClient', () => {
+  it('is what the network calls the issuers through (its IssuerGateway)', () => {
+    const gateway: IssuerGateway = client;
+    assert.ok(gateway);
+  });
+
+  it('runs the yellow flow: verify, send a code, read the simulated SMS, confirm', async () => {
+    const b = body('discover_yellow');
+    const issuerId = issuerIdForPan(b.pan)!;
+    const v = await client.verifyCard(issuerId, b, { idempotencyKey: `c-${randomBase62(6)}` });
+    assert.equal(v.decision, 'yellow');
+    assert.deepEqual(v.methods.map((m) => m.id), ['sms', 'email']);
+    const sent = await client.sendOtp(issuerId, v.id, 'sms');
+    assert.equal(sent.sent, true);
+    const list = await client.messages(issuerId, v.id);
+    assert.equal(list.data.length, 1);
+    const code = /\b(\d{6})\b/.exec(list.data[0]!.body)![1]!;
+    const ok = await client.confirmOtp(issuerId, v.id, code);
+    assert.deepEqual(ok, { id: v.id, object: 'card_verification', decision: 'green', status: 'verified' });
+  });
+
+  it('throws PartyError with the catalogue code on a card error', async () => {
+    const b = body('visa_green', { cvv: '999' });
+    await assert.rejects(client.verifyCard(issuerIdForPan(b.pan)!, b), (err: unknown) => {
+      assert.ok(err instanceof PartyError);
+      assert.equal(err.status, 402);
+      assert.equal(err.code, 'card_cvv_incorrect');
+      assert.ok(!err.message.includes('4111'));
+      return true;
+    });
+    const v = await client.createCardVerification(issuerIdForPan(b.pan)!, { ...body('visa_yellow'), pan: '4111110000000013', cvv: '123' });
+    await client.sendVerificationOtp(v.card.issuer_id, v.id, 'email');
+    await assert.rejects(client.confirmVerification(v.card.issuer_id, v.id, '000000'), (err: unknown) => err instanceof PartyError && /incorrect|attempts/.test(err.message));
+    assert.equal((await client.verificationMessages(v.card.issuer_id, v.id)).data[0]!.channel, 'email');
+  });
+
+  it('lists the sandbox cards without credentials', async () => {
+    const list = await new IssuerClient(new InjectTransport(() => t.app), '').sandboxCards('iss_tessera_bank');
+    assert.ok(list.data.some((c) => c.number === '5555555555554444'));
+  });
+});

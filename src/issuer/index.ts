@@ -1,0 +1,34 @@
+import type { Cache } from '../infra/cache/index.js';
+import type { Database } from '../infra/db/database.js';
+import type { KeyEncryptionKeys } from '../infra/keys/kek.js';
+import type { PartyModule } from '../server/party.js';
+import './card-errors.js';
+import { v1_card_verifications_confirm } from './routes/v1_card_verifications_confirm.js';
+import { v1_card_verifications_create } from './routes/v1_card_verifications_create.js';
+import { v1_card_verifications_messages } from './routes/v1_card_verifications_messages.js';
+import { v1_card_verifications_otp } from './routes/v1_card_verifications_otp.js';
+import { v1_sandbox_cards_list } from './routes/v1_sandbox_cards_list.js';
+import { seedSandboxIssuers } from './seed.js';
+import { IssuerService } from './service.js';
+
+export { IssuerClient } from './client.js';
+export { issuerIdForPan, SANDBOX_CARDS, SANDBOX_ISSUERS } from './sandbox-cards.js';
+export { seedSandboxIssuers } from './seed.js';
+export { IssuerService } from './service.js';
+
+/**
+ * The issuing banks: several issuers in one module, each under /issuer/<issuer id>/v1. Call seed()
+ * after the migrations at every start: it creates the sandbox issuers and test cards when missing.
+ */
+export function createIssuers(deps: { db: Database; cache: Cache; kek: KeyEncryptionKeys; clock?: () => Date }): PartyModule & { service: IssuerService; seed(): Promise<void> } {
+  const service = new IssuerService(deps.db, deps.kek, deps.clock);
+  return {
+    name: 'issuer',
+    service,
+    migrations: { module: 'issuer', dir: new URL('./migrations/', import.meta.url) },
+    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service)],
+    async seed() {
+      await seedSandboxIssuers(service);
+    },
+  };
+}

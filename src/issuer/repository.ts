@@ -1,0 +1,299 @@
+import type { Sql } from '../infra/db/database.js';
+import type { Network } from '../protocol/cards/index.js';
+
+export type KeyPurpose = 'cvk' | 'sandbox_cvv' | 'otp';
+export type CardStatus = 'active' | 'blocked' | 'closed' | 'expired';
+export type IdvPolicy = 'green' | 'yellow' | 'red';
+export type Decision = 'green' | 'yellow' | 'red';
+export type VerificationStatus = 'pending' | 'code_sent' | 'verified' | 'locked' | 'expired' | 'declined';
+
+export interface IssuerRow {
+  id: string;
+  name: string;
+  country: string;
+}
+
+export interface CardRow {
+  id: string;
+  account_id: string;
+  issuer_id: string;
+  issuer_name: string;
+  network: Network;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  product: 'credit' | 'debit';
+  status: CardStatus;
+  account_status: 'open' | 'frozen' | 'closed';
+  par_seed: string;
+  cvv_method: 'cvk' | 'sandbox_fixed';
+  sandbox_cvv_mac: Buffer | null;
+  accept_any_future_expiry: boolean;
+  idv_policy: IdvPolicy;
+  cardholder_phone: string | null;
+  cardholder_email: string | null;
+}
+
+export interface VerificationRow {
+  id: string;
+  issuer_id: string;
+  card_id: string;
+  requester: string;
+  decision: Decision;
+  reasons: string[];
+  status: VerificationStatus;
+  otp_hmac: Buffer | null;
+  otp_method: 'sms' | 'email' | null;
+  otp_expires_at: Date | null;
+  otp_sent_count: number;
+  attempts: number;
+  created_at: Date;
+  // From the card, for the answer and the messages.
+  last4: string;
+  product: 'credit' | 'debit';
+  par_seed: string;
+  account_id: string;
+  issuer_name: string;
+  cardholder_phone: string | null;
+  cardholder_email: string | null;
+}
+
+export interface MessageRow {
+  id: string;
+  channel: 'sms' | 'email';
+  destination: string;
+  body: string;
+  created_at: Date;
+}
+
+const CARD_COLUMNS = `c.id, c.account_id, a.issuer_id, i.name AS issuer_name, c.network, c.last4, c.exp_month, c.exp_year, c.product,
+  c.status, a.status AS account_status, c.par_seed, c.cvv_method, c.sandbox_cvv_mac, c.accept_any_future_expiry, c.idv_policy,
+  c.cardholder_phone, c.cardholder_email`;
+
+const VERIFICATION_COLUMNS = `v.id, v.issuer_id, v.card_id, v.requester, v.decision, v.reasons, v.status, v.otp_hmac, v.otp_method,
+  v.otp_expires_at, v.otp_sent_count, v.attempts, v.created_at, c.last4, c.product, c.par_seed, c.account_id, i.name AS issuer_name,
+  c.cardholder_phone, c.cardholder_email`;
+
+/** Drivers hand smallint back as a number, bytea as a Buffer or Uint8Array: one shape for the service. */
+function normaliseVerification(r: VerificationRow): VerificationRow {
+  return { ...r, otp_hmac: r.otp_hmac ? Buffer.from(r.otp_hmac) : null, attempts: Number(r.attempts), otp_sent_count: Number(r.otp_sent_count), reasons: r.reasons ?? [] };
+}
+
+function normaliseCard(r: CardRow): CardRow {
+  return { ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year), sandbox_cvv_mac: r.sandbox_cvv_mac ? Buffer.from(r.sandbox_cvv_mac) : null };
+}
+
+/** The only place the issuers' SQL lives. */
+export const issuerRepo = {
+  async upsertIssuer(sql: Sql, i: IssuerRow): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.issuers (id, name, country) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, country = EXCLUDED.country
+       WHERE issuer.issuers.name IS DISTINCT FROM EXCLUDED.name OR issuer.issuers.country IS DISTINCT FROM EXCLUDED.country`,
+      [i.id, i.name, i.country],
+    );
+  },
+
+  async insertBinRange(sql: Sql, b: { prefix: string; issuerId: string; network: Network }): Promise<void> {
+    await sql.query('INSERT INTO issuer.bin_ranges (prefix, issuer_id, network) VALUES ($1, $2, $3) ON CONFLICT (prefix) DO NOTHING', [b.prefix, b.issuerId, b.network]);
+  },
+
+  async binRanges(sql: Sql, issuerId: string): Promise<{ prefix: string; network: Network }[]> {
+    const { rows } = await sql.query<{ prefix: string; network: Network }>('SELECT prefix, network FROM issuer.bin_ranges WHERE issuer_id = $1 ORDER BY prefix', [issuerId]);
+    return rows;
+  },
+
+  async issuerById(sql: Sql, id: string): Promise<IssuerRow | undefined> {
+    const { rows } = await sql.query<IssuerRow>('SELECT id, name, country FROM issuer.issuers WHERE id = $1', [id]);
+    return rows[0];
+  },
+
+  async insertKeyIfMissing(sql: Sql, k: { issuerId: string; purpose: KeyPurpose; kekId: string; wrapped: Buffer }): Promise<void> {
+    await sql.query(
+      'INSERT INTO issuer.issuer_keys (issuer_id, purpose, kek_id, wrapped) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer_id, purpose) DO NOTHING',
+      [k.issuerId, k.purpose, k.kekId, k.wrapped],
+    );
+  },
+
+  async key(sql: Sql, issuerId: string, purpose: KeyPurpose): Promise<{ kek_id: string; wrapped: Buffer } | undefined> {
+    const { rows } = await sql.query<{ kek_id: string; wrapped: Buffer }>('SELECT kek_id, wrapped FROM issuer.issuer_keys WHERE issuer_id = $1 AND purpose = $2', [issuerId, purpose]);
+    return rows[0] ? { kek_id: rows[0].kek_id, wrapped: Buffer.from(rows[0].wrapped) } : undefined;
+  },
+
+  async insertAccount(sql: Sql, a: { id: string; issuerId: string; holderName: string; currency: string; postedBalance: bigint; creditLimit: bigint }): Promise<void> {
+    await sql.query(
+      'INSERT INTO issuer.accounts (id, issuer_id, holder_name, currency, posted_balance, credit_limit) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint)',
+      [a.id, a.issuerId, a.holderName, a.currency, a.postedBalance.toString(), a.creditLimit.toString()],
+    );
+  },
+
+  async accountBalance(sql: Sql, id: string): Promise<{ posted_balance: bigint; credit_limit: bigint; currency: string } | undefined> {
+    const { rows } = await sql.query<{ posted_balance: string; credit_limit: string; currency: string }>(
+      'SELECT posted_balance::text AS posted_balance, credit_limit::text AS credit_limit, currency FROM issuer.accounts WHERE id = $1',
+      [id],
+    );
+    const r = rows[0];
+    return r ? { posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit), currency: r.currency } : undefined;
+  },
+
+  async insertCard(
+    sql: Sql,
+    c: {
+      id: string;
+      accountId: string;
+      network: Network;
+      panEncrypted: Buffer;
+      panFingerprint: Buffer;
+      last4: string;
+      expMonth: number;
+      expYear: number;
+      product: 'credit' | 'debit';
+      status: CardStatus;
+      parSeed: string;
+      cvvMethod: 'cvk' | 'sandbox_fixed';
+      sandboxCvvMac: Buffer | null;
+      acceptAnyFutureExpiry: boolean;
+      idvPolicy: IdvPolicy;
+      phone: string | null;
+      email: string | null;
+    },
+  ): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.cards (id, account_id, network, pan_encrypted, pan_fingerprint, last4, exp_month, exp_year, product, status, par_seed,
+         cvv_method, sandbox_cvv_mac, accept_any_future_expiry, idv_policy, cardholder_phone, cardholder_email)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+      [c.id, c.accountId, c.network, c.panEncrypted, c.panFingerprint, c.last4, c.expMonth, c.expYear, c.product, c.status, c.parSeed, c.cvvMethod, c.sandboxCvvMac, c.acceptAnyFutureExpiry, c.idvPolicy, c.phone, c.email],
+    );
+  },
+
+  async cardExists(sql: Sql, fingerprint: Buffer): Promise<boolean> {
+    const { rows } = await sql.query('SELECT 1 FROM issuer.cards WHERE pan_fingerprint = $1', [fingerprint]);
+    return rows.length > 0;
+  },
+
+  /** The card of this issuer with this fingerprint, locked: its CVV failures are counted under the lock. */
+  async cardForUpdate(sql: Sql, issuerId: string, fingerprint: Buffer): Promise<CardRow | undefined> {
+    const { rows } = await sql.query<CardRow>(
+      `SELECT ${CARD_COLUMNS}
+         FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id JOIN issuer.issuers i ON i.id = a.issuer_id
+        WHERE c.pan_fingerprint = $1 AND a.issuer_id = $2
+        FOR UPDATE OF c`,
+      [fingerprint, issuerId],
+    );
+    return rows[0] ? normaliseCard(rows[0]) : undefined;
+  },
+
+  async cardById(sql: Sql, id: string): Promise<CardRow | undefined> {
+    const { rows } = await sql.query<CardRow>(
+      `SELECT ${CARD_COLUMNS}
+         FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id JOIN issuer.issuers i ON i.id = a.issuer_id
+        WHERE c.id = $1`,
+      [id],
+    );
+    return rows[0] ? normaliseCard(rows[0]) : undefined;
+  },
+
+  async setCardStatus(sql: Sql, id: string, status: CardStatus): Promise<void> {
+    await sql.query('UPDATE issuer.cards SET status = $2 WHERE id = $1', [id, status]);
+  },
+
+  async countCvvFailures(sql: Sql, cardId: string, since: Date): Promise<number> {
+    const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM issuer.cvv_failures WHERE card_id = $1 AND failed_at > $2', [cardId, since]);
+    return Number(rows[0]?.n ?? 0);
+  },
+
+  async insertCvvFailure(sql: Sql, cardId: string, at: Date): Promise<void> {
+    await sql.query('INSERT INTO issuer.cvv_failures (card_id, failed_at) VALUES ($1, $2)', [cardId, at]);
+  },
+
+  async insertVerification(
+    sql: Sql,
+    v: {
+      id: string;
+      issuerId: string;
+      cardId: string;
+      requester: string;
+      network: Network;
+      tokenRequestorId: string;
+      tokenRef: string;
+      deviceId: string;
+      deviceKind: 'phone' | 'watch';
+      deviceScore: number;
+      decision: Decision;
+      reasons: string[];
+      status: VerificationStatus;
+      at: Date;
+    },
+  ): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.verifications (id, issuer_id, card_id, requester, network, token_requestor_id, token_ref, device_id, device_kind,
+         device_score, decision, reasons, status, created_at, updated_at, verified_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text[], $13, $14, $14, CASE WHEN $13 = 'verified' THEN $14::timestamptz END)`,
+      [v.id, v.issuerId, v.cardId, v.requester, v.network, v.tokenRequestorId, v.tokenRef, v.deviceId, v.deviceKind, v.deviceScore, v.decision, v.reasons, v.status, v.at],
+    );
+  },
+
+  async verificationByToken(sql: Sql, issuerId: string, tokenRef: string): Promise<VerificationRow | undefined> {
+    const { rows } = await sql.query<VerificationRow>(
+      `SELECT ${VERIFICATION_COLUMNS}
+         FROM issuer.verifications v JOIN issuer.cards c ON c.id = v.card_id JOIN issuer.issuers i ON i.id = v.issuer_id
+        WHERE v.issuer_id = $1 AND v.token_ref = $2`,
+      [issuerId, tokenRef],
+    );
+    return rows[0] ? normaliseVerification(rows[0]) : undefined;
+  },
+
+  async verification(sql: Sql, issuerId: string, id: string, forUpdate: boolean): Promise<VerificationRow | undefined> {
+    const { rows } = await sql.query<VerificationRow>(
+      `SELECT ${VERIFICATION_COLUMNS}
+         FROM issuer.verifications v JOIN issuer.cards c ON c.id = v.card_id JOIN issuer.issuers i ON i.id = v.issuer_id
+        WHERE v.issuer_id = $1 AND v.id = $2${forUpdate ? ' FOR UPDATE OF v' : ''}`,
+      [issuerId, id],
+    );
+    return rows[0] ? normaliseVerification(rows[0]) : undefined;
+  },
+
+  async markCodeSent(sql: Sql, id: string, u: { otpHmac: Buffer; method: 'sms' | 'email'; expiresAt: Date; at: Date }): Promise<void> {
+    await sql.query(
+      `UPDATE issuer.verifications SET status = 'code_sent', otp_hmac = $2, otp_method = $3, otp_expires_at = $4,
+         otp_sent_count = otp_sent_count + 1, updated_at = $5 WHERE id = $1`,
+      [id, u.otpHmac, u.method, u.expiresAt, u.at],
+    );
+  },
+
+  /** A wrong code: one attempt more; the third locks the verification and forgets the code. */
+  async recordWrongCode(sql: Sql, id: string, attempts: number, locked: boolean, at: Date): Promise<void> {
+    await sql.query(
+      `UPDATE issuer.verifications SET attempts = $2, status = CASE WHEN $3 THEN 'locked' ELSE status END,
+         otp_hmac = CASE WHEN $3 THEN NULL ELSE otp_hmac END, updated_at = $4 WHERE id = $1`,
+      [id, attempts, locked, at],
+    );
+  },
+
+  async markExpired(sql: Sql, id: string, at: Date): Promise<void> {
+    await sql.query(`UPDATE issuer.verifications SET status = 'expired', otp_hmac = NULL, updated_at = $2 WHERE id = $1`, [id, at]);
+  },
+
+  async markVerified(sql: Sql, id: string, at: Date): Promise<void> {
+    await sql.query(`UPDATE issuer.verifications SET status = 'verified', otp_hmac = NULL, verified_at = $2, updated_at = $2 WHERE id = $1`, [id, at]);
+  },
+
+  async insertMessage(sql: Sql, m: { id: string; verificationId: string; channel: 'sms' | 'email'; destination: string; body: string; at: Date }): Promise<void> {
+    await sql.query('INSERT INTO issuer.sandbox_messages (id, verification_id, channel, destination, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
+      m.id,
+      m.verificationId,
+      m.channel,
+      m.destination,
+      m.body,
+      m.at,
+    ]);
+  },
+
+  async messages(sql: Sql, verificationId: string): Promise<MessageRow[]> {
+    const { rows } = await sql.query<MessageRow>(
+      'SELECT id, channel, destination, body, created_at FROM issuer.sandbox_messages WHERE verification_id = $1 ORDER BY seq DESC',
+      [verificationId],
+    );
+    return rows;
+  },
+};
