@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { AppError, allErrors } from '../errors.js';
 import type { Cache } from '../cache/index.js';
 import type { Database, Sql } from '../db/database.js';
+import { randomBytes } from 'node:crypto';
 import { randomBase62 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { ApiKeys} from './auth.js';
@@ -19,6 +20,8 @@ export interface HttpDeps {
   logger: Logger;
   apiKeys: ApiKeys;
   sessions?: SessionResolver;
+  /** Key for the idempotency request fingerprint (derived from the KEK); random per process if absent. */
+  requestHashKey?: Uint8Array;
 }
 
 export interface HttpOptions {
@@ -77,6 +80,7 @@ export function safeErr(err: unknown): Record<string, unknown> {
 }
 
 export async function buildHttpApp(deps: HttpDeps, routes: RouteSpec[], options: HttpOptions): Promise<FastifyInstance> {
+  deps = { ...deps, requestHashKey: deps.requestHashKey ?? randomBytes(32) };
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     genReqId: () => `req_${randomBase62(20)}`,
@@ -173,7 +177,7 @@ function sendResult(reply: FastifyReply, result: RouteResult): FastifyReply {
   return reply.send(result.body);
 }
 
-function baseContext(deps: HttpDeps, req: FastifyRequest): Omit<RouteContext<unknown, unknown, unknown>, 'tx' | 'step'> {
+function baseContext(deps: HttpDeps, req: FastifyRequest): Omit<RouteContext<unknown, unknown, unknown>, 'tx' | 'step' | 'call'> {
   return {
     body: req.body,
     query: req.query,
@@ -186,6 +190,8 @@ function baseContext(deps: HttpDeps, req: FastifyRequest): Omit<RouteContext<unk
   };
 }
 
+const direct = <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn();
+
 const noTx: Sql = {
   query: () => Promise.reject(new Error('this route has no transaction: declare idempotency: "atomic"')),
   exec: () => Promise.reject(new Error('this route has no transaction: declare idempotency: "atomic"')),
@@ -196,16 +202,16 @@ async function execute(deps: HttpDeps, spec: RouteSpec, req: FastifyRequest): Pr
   const key = spec.idempotency ? validateIdempotencyKey(req.headers['idempotency-key']) : null;
 
   if (!spec.idempotency) {
-    return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn) });
+    return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn), call: direct });
   }
   if (key === null || !req.principal) {
     // No key: the same code path, minus the stored response.
-    if (spec.idempotency === 'atomic') return deps.db.tx((tx) => spec.handler({ ...base, tx, step: (_n, fn) => fn(tx) }));
-    return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn) });
+    if (spec.idempotency === 'atomic') return deps.db.tx((tx) => spec.handler({ ...base, tx, step: (_n, fn) => fn(tx), call: direct }));
+    return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn), call: direct });
   }
 
   const scope = principalKey(req.principal);
-  const hash = requestHash(spec.method, spec.url, req.params, spec.consumes === 'application/octet-stream' ? Buffer.from(req.body as Buffer).toString('base64') : req.body);
+  const hash = requestHash(deps.requestHashKey!, spec.method, spec.url, req.params, spec.consumes === 'application/octet-stream' ? Buffer.from(req.body as Buffer).toString('base64') : req.body);
   const claim = await acquire(deps.db, scope, key, spec.method, spec.url, hash);
   if (claim.kind === 'replay') return claim.result;
   const id = claim.id;
@@ -213,7 +219,7 @@ async function execute(deps: HttpDeps, spec: RouteSpec, req: FastifyRequest): Pr
   try {
     if (spec.idempotency === 'atomic') {
       return await deps.db.tx(async (tx) => {
-        const result = await spec.handler({ ...base, tx, step: (_n, fn) => fn(tx) });
+        const result = await spec.handler({ ...base, tx, step: (_n, fn) => fn(tx), call: direct });
         await finish(tx, id, result);
         return result;
       });
@@ -229,7 +235,14 @@ async function execute(deps: HttpDeps, spec: RouteSpec, req: FastifyRequest): Pr
       recovery[name] = value;
       return value;
     };
-    const result = await spec.handler({ ...base, tx: noTx, step });
+    const call = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      if (Object.prototype.hasOwnProperty.call(recovery, name)) return recovery[name] as T;
+      const value = await fn();
+      await recordStep(deps.db, id, name, value);
+      recovery[name] = value;
+      return value;
+    };
+    const result = await spec.handler({ ...base, tx: noTx, step, call });
     await finish(deps.db, id, result);
     return result;
   } catch (err) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Database, Sql } from '../db/database.js';
 import type { RouteResult } from './route.js';
@@ -23,8 +23,12 @@ function canonical(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
-export function requestHash(method: string, route: string, params: unknown, body: unknown): Buffer {
-  return createHash('sha256').update(`${method} ${route}\n${canonical(params)}\n${canonical(body)}`).digest();
+/**
+ * Keyed (HMAC-SHA-256): a request body can carry a card number, and a plain hash of it would let
+ * anyone holding the table guess the missing digits (PCI DSS 3.5.1.1).
+ */
+export function requestHash(key: Uint8Array, method: string, route: string, params: unknown, body: unknown): Buffer {
+  return createHmac('sha256', key).update(`${method} ${route}\n${canonical(params)}\n${canonical(body)}`).digest();
 }
 
 interface Row {

@@ -52,6 +52,13 @@ export interface RouteContext<B, Q, P> {
    * recovery point; a retry with the same key gets the recorded result back without running it again.
    */
   step<T>(name: string, fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Idempotency 'phased' routes: a call to another party, outside any transaction (a transaction must
+   * never wait on the network), whose answer is recorded as a recovery point once it returns. A retry
+   * after a crash between the call and the record repeats the call, so the callee must be idempotent
+   * too: pass it an idempotency key derived from this request's.
+   */
+  call<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface RouteSpec<B extends TSchema = TSchema, Q extends TSchema = TSchema, P extends TSchema = TSchema> {

@@ -18,11 +18,11 @@ export const v1_provisioning_confirm = (svc: WalletService) =>
     body: Type.Object({ code: Type.String({ pattern: '^[0-9]{4,8}$' }) }, { additionalProperties: false }),
     response: { 200: ProvisioningSchema },
     rateLimits: [{ name: 'user', by: 'principal', max: 20, windowSeconds: 600 }],
-    async handler({ principal, params, body, step, headers }) {
+    async handler({ principal, params, body, step, call, headers }) {
       const { userId, deviceId } = deviceUserOf(principal);
       const clientKey = typeof headers['idempotency-key'] === 'string' ? headers['idempotency-key'] : undefined;
       const networkKey = await step('network_key', async () => (clientKey ? `cnf:${userId}:${clientKey}` : `cnf:${userId}:${randomBase62(24)}`));
-      const { result } = await step('network', () => svc.confirmAtNetwork(userId, deviceId, params.card_id, body.code, networkKey));
+      const { result } = await call('network', () => svc.confirmAtNetwork(userId, deviceId, params.card_id, body.code, networkKey));
       const card = await step('record', (tx) => svc.activate(tx, params.card_id, userId));
       return { status: 200, body: { object: 'provisioning', card, status: result.status, verification: null, provisioning_payload: result.provisioning_payload } };
     },

@@ -26,12 +26,12 @@ export const v1_provisioning_create = (svc: WalletService) =>
     ),
     response: { 201: ProvisioningSchema },
     rateLimits: [{ name: 'user', by: 'principal', max: 30, windowSeconds: 300 }],
-    async handler({ principal, body, step, headers }) {
+    async handler({ principal, body, step, call, headers }) {
       const { userId, deviceId } = deviceUserOf(principal);
       // The key the network sees: derived from the client's, so a client retry is a network retry too.
       const clientKey = typeof headers['idempotency-key'] === 'string' ? headers['idempotency-key'] : undefined;
       const networkKey = await step('network_key', async () => (clientKey ? `prv:${userId}:${clientKey}` : `prv:${userId}:${randomBase62(24)}`));
-      const result = await step('network', () => svc.requestToken(userId, deviceId, body, networkKey));
+      const result = await call('network', () => svc.requestToken(userId, deviceId, body, networkKey));
       const card = await step('record', (tx) => svc.recordCard(tx, userId, deviceId, body.network, result));
       return { status: 201, body: { object: 'provisioning', card, status: result.status, verification: result.verification, provisioning_payload: result.provisioning_payload } };
     },
