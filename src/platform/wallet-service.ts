@@ -187,7 +187,15 @@ export class WalletService {
   async confirmAtNetwork(userId: string, deviceId: string, cardId: string, code: string, networkIdempotencyKey: string): Promise<{ card: CardRow; result: ProvisioningResult }> {
     const card = await this.#card(userId, cardId, deviceId);
     if (card.status !== 'inactive' || !card.verification_id) throw new AppError('resource_conflict', { message: 'This card is not waiting for verification.' });
-    const result = await this.networks.confirm(card.network as Network, card.verification_id, code, networkIdempotencyKey).catch(fromParty);
+    const result = await this.networks.confirm(card.network as Network, card.verification_id, code, networkIdempotencyKey).catch(async (err: unknown) => {
+      // A locked verification ends this attempt at the network (its token is deleted); the wallet
+      // must not keep showing a card waiting for a code that can no longer be entered.
+      if (err instanceof PartyError && (err.code === 'verification_locked' || err.code === 'verification_expired')) {
+        await cardRepo.setStatus(this.db, card.id, 'deleted');
+        await this.cache.del(`cards:${userId}`);
+      }
+      return fromParty(err);
+    });
     return { card, result };
   }
 

@@ -51,9 +51,10 @@ function toAppError(err: FastifyError): AppError | null {
   if (err instanceof AppError) return err;
   if (err.validation) {
     const v = err.validation[0];
-    const missing = (v?.params as { missingProperty?: string } | undefined)?.missingProperty;
+    const vp = v?.params as { missingProperty?: string; additionalProperty?: string } | undefined;
+    const missing = vp?.missingProperty ?? vp?.additionalProperty;
     const path = (v?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const param = missing ? (path ? `${path}.${missing}` : missing) : path || err.validationContext || undefined;
+    const param = missing ? (path ? `${path}.${missing}` : missing) : path || undefined;
     // Ajv's message names the rule ("must be string"), never the rejected value.
     const message = `Invalid ${err.validationContext ?? 'request'}${param ? ` parameter '${param}'` : ''}: ${v?.message ?? 'invalid'}.`;
     return new AppError('parameter_invalid', { message, ...(param ? { param } : {}) });

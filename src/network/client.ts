@@ -1,0 +1,78 @@
+import { call, type Transport } from '../infra/transport.js';
+import type { Brand } from './brands.js';
+import type { PublicEncryptionKey } from './encryption-keys.js';
+import type { IssuerMessage } from './issuers.js';
+import type { CreateTokenInput, ProvisioningResult, TokenView } from './service.js';
+
+/**
+ * The typed client of the card networks' token service (docs/provisioning.md, "Network API"), for the
+ * wallet platform. Failures throw `PartyError` (the network's catalogue error: code, status, message,
+ * decline_code) or `PartyUnavailable`.
+ *
+ * Keys: the platform is a token requestor with each network separately (one token requestor id, hence
+ * one platform API key, per brand), so `apiKey` is either one key for every brand or a key per brand.
+ * `registerTokenRequestor` is an operator call: it uses the admin key given per call, else
+ * `options.adminKey`.
+ */
+export class NetworkClient {
+  constructor(
+    private readonly transport: Transport,
+    private readonly apiKey: string | Partial<Record<Brand, string>>,
+    private readonly options: { adminKey?: string } = {},
+  ) {}
+
+  #key(brand: Brand): string {
+    const key = typeof this.apiKey === 'string' ? this.apiKey : this.apiKey[brand];
+    if (!key) throw new Error(`no API key configured for the ${brand} network`);
+    return key;
+  }
+
+  #path(brand: Brand, rest: string): string {
+    return `/network/${encodeURIComponent(brand)}/v1${rest}`;
+  }
+
+  encryptionKey(brand: Brand): Promise<PublicEncryptionKey> {
+    return call(this.transport, `network:${brand}`, { method: 'GET', path: this.#path(brand, '/encryption-key'), apiKey: this.#key(brand) });
+  }
+
+  registerTokenRequestor(brand: Brand, body: { name: string; device_ca_pem: string }, adminKey?: string): Promise<{ id: string; object: 'token_requestor'; name: string }> {
+    const key = adminKey ?? this.options.adminKey;
+    if (!key) throw new Error('registerTokenRequestor needs an admin API key');
+    return call(this.transport, `network:${brand}`, { method: 'POST', path: this.#path(brand, '/token-requestors'), apiKey: key, body });
+  }
+
+  createToken(brand: Brand, body: CreateTokenInput, idempotencyKey: string): Promise<ProvisioningResult> {
+    return call(this.transport, `network:${brand}`, { method: 'POST', path: this.#path(brand, '/tokens'), apiKey: this.#key(brand), body, idempotencyKey });
+  }
+
+  sendOtp(brand: Brand, verificationId: string, methodId: string): Promise<{ id: string; object: 'verification'; sent: true; expires_at: string }> {
+    return call(this.transport, `network:${brand}`, {
+      method: 'POST',
+      path: this.#path(brand, `/verifications/${encodeURIComponent(verificationId)}/otp`),
+      apiKey: this.#key(brand),
+      body: { method_id: methodId },
+    });
+  }
+
+  confirm(brand: Brand, verificationId: string, code: string, idempotencyKey: string): Promise<ProvisioningResult> {
+    return call(this.transport, `network:${brand}`, {
+      method: 'POST',
+      path: this.#path(brand, `/verifications/${encodeURIComponent(verificationId)}/confirm`),
+      apiKey: this.#key(brand),
+      body: { code },
+      idempotencyKey,
+    });
+  }
+
+  sandboxMessages(brand: Brand, verificationId: string): Promise<{ object: 'list'; data: IssuerMessage[]; has_more: boolean }> {
+    return call(this.transport, `network:${brand}`, {
+      method: 'GET',
+      path: this.#path(brand, `/verifications/${encodeURIComponent(verificationId)}/sandbox-messages`),
+      apiKey: this.#key(brand),
+    });
+  }
+
+  getToken(brand: Brand, tokenRef: string): Promise<TokenView> {
+    return call(this.transport, `network:${brand}`, { method: 'GET', path: this.#path(brand, `/tokens/${encodeURIComponent(tokenRef)}`), apiKey: this.#key(brand) });
+  }
+}
