@@ -75,10 +75,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   try {
     const kek = options.kek ?? KeyEncryptionKeys.load({ kek: config.kek, dataDir: config.dataDir, inMemory: options.inMemory ?? false });
     const apiKeys = new ApiKeys(db, cache);
-    let app: FastifyInstance | undefined;
+    // Parties are wired before the one Fastify instance exists; calls resolve it when they happen.
+    const holder: { app?: FastifyInstance } = {};
     const base: Transport = new InjectTransport(() => {
-      if (!app) throw new Error('a party called another before start-up finished');
-      return app;
+      if (!holder.app) throw new Error('a party called another before start-up finished');
+      return holder.app;
     });
     const traced = (from: string, to: string | ((path: string) => string)): Transport => (options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace) : base);
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
@@ -106,7 +107,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     await networks.init();
     await platform.deviceCa.init();
 
-    app = await buildHttpApp(
+    const app = await buildHttpApp(
       { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash') },
       [health(db, cache, VERSION), ...parties.flatMap((p) => p.routes)],
       {
@@ -116,6 +117,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
           'A self-hosted mobile-wallet payment platform: wallet platform, card networks, issuers, acquirers and merchants. Errors: GET /v1/errors lists the catalogue.',
       },
     );
+
+    holder.app = app;
 
     // The platform is a token requestor with each network (its device CA registered there).
     const trids = await platform.wallet.registerWithNetworks(BRANDS);
@@ -137,7 +140,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       platform,
       newAdminKey,
       async close() {
-        await app!.close();
+        await app.close();
         await cache.close();
         await db.close();
       },
