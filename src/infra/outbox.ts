@@ -1,0 +1,113 @@
+import type { Database, Sql } from './db/database.js';
+import { newId } from './ids.js';
+import type { Logger } from './logger.js';
+
+export interface OutboxEvent {
+  id: number;
+  event_id: string;
+  topic: string;
+  aggregate_id: string;
+  payload: unknown;
+  attempts: number;
+  created_at: Date;
+}
+
+/**
+ * Writes an event in the caller's transaction, so it exists exactly when the change it describes does
+ * (design.md: device push, merchant webhooks, issuer notifications). Returns its `evt_` id, which
+ * receivers use to de-duplicate: delivery is at least once.
+ */
+export async function enqueue(tx: Sql, event: { topic: string; aggregateId: string; payload: unknown; eventId?: string }): Promise<string> {
+  const eventId = event.eventId ?? newId('evt');
+  await tx.query('INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (event_id) DO NOTHING', [
+    eventId,
+    event.topic,
+    event.aggregateId,
+    JSON.stringify(event.payload),
+  ]);
+  return eventId;
+}
+
+export type OutboxHandler = (event: OutboxEvent) => Promise<void>;
+
+const MAX_BACKOFF_SECONDS = 600;
+
+/**
+ * Delivers outbox events to their topic's handler. Order is kept per aggregate (an object's events
+ * arrive in the order they happened): an aggregate whose oldest pending event fails waits for it.
+ * Several workers may run (SKIP LOCKED); failures back off exponentially up to ten minutes.
+ */
+export class OutboxWorker {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<number> | undefined;
+  readonly #handlers = new Map<string, OutboxHandler>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: { intervalMs?: number; batchSize?: number; logger?: Logger } = {},
+  ) {}
+
+  on(topicPrefix: string, handler: OutboxHandler): this {
+    this.#handlers.set(topicPrefix, handler);
+    return this;
+  }
+
+  #handlerFor(topic: string): OutboxHandler | undefined {
+    for (const [prefix, h] of this.#handlers) if (topic === prefix || topic.startsWith(`${prefix}.`)) return h;
+    return undefined;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    const tick = () => {
+      this.#running ??= this.runOnce()
+        .catch((err: unknown) => {
+          this.options.logger?.warn({ err: { message: (err as Error).message } }, 'outbox delivery round failed');
+          return 0;
+        })
+        .finally(() => {
+          this.#running = undefined;
+        });
+    };
+    this.#timer = setInterval(tick, this.options.intervalMs ?? 250);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /** One delivery round; returns how many events were delivered. */
+  async runOnce(): Promise<number> {
+    const { rows } = await this.db.query<OutboxEvent>(
+      `SELECT o.id, o.event_id, o.topic, o.aggregate_id, o.payload, o.attempts, o.created_at
+         FROM infra.outbox o
+        WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM infra.outbox e WHERE e.aggregate_id = o.aggregate_id AND e.delivered_at IS NULL AND e.id < o.id AND e.topic = o.topic)
+        ORDER BY o.id LIMIT $1`,
+      [this.options.batchSize ?? 100],
+    );
+    let delivered = 0;
+    const blocked = new Set<string>();
+    for (const event of rows) {
+      if (blocked.has(event.aggregate_id)) continue;
+      const handler = this.#handlerFor(event.topic);
+      if (!handler) continue;
+      try {
+        await handler(event);
+        await this.db.query('UPDATE infra.outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND delivered_at IS NULL', [event.id]);
+        delivered++;
+      } catch (err) {
+        blocked.add(event.aggregate_id);
+        const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.min(event.attempts, 12));
+        await this.db.query(
+          `UPDATE infra.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
+          [event.id, String((err as Error).message ?? 'failed').slice(0, 200), backoff],
+        );
+      }
+    }
+    return delivered;
+  }
+}
