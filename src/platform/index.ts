@@ -20,22 +20,29 @@ import { v1_sessions_delete } from './routes/v1_sessions_delete.js';
 import { v1_users_create } from './routes/v1_users_create.js';
 import { PlatformService } from './service.js';
 import { WalletService } from './wallet-service.js';
+import { TransactionService } from './transactions.js';
+import { v1_network_transactions_create } from './routes/v1_network_transactions_create.js';
+import { v1_transactions_get, v1_transactions_list } from './routes/v1_transactions_list.js';
 
 export interface PlatformDeps {
   db: Database;
   cache: Cache;
   kek: KeyEncryptionKeys;
   networks: NetworkGateway;
+  /** Called for each newly recorded transaction (the push channel to devices). */
+  onTransaction?: (userId: string, deviceId: string, transaction: unknown) => void;
 }
 
-export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; deviceCa: DeviceCa } {
+export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa } {
   const service = new PlatformService(deps.db, deps.cache);
   const deviceCa = new DeviceCa(deps.db, deps.kek);
   const wallet = new WalletService(deps.db, deps.cache, deviceCa, deps.networks);
+  const transactions = new TransactionService(deps.db, deps.cache, deps.onTransaction);
   return {
     name: 'platform',
     service,
     wallet,
+    transactions,
     deviceCa,
     migrations: { module: 'platform', dir: new URL('./migrations/', import.meta.url) },
     routes: [
@@ -53,6 +60,9 @@ export function createPlatform(deps: PlatformDeps): PartyModule & { service: Pla
       v1_cards_list(wallet),
       v1_cards_get(wallet),
       v1_art_get(wallet),
+      v1_network_transactions_create(transactions),
+      v1_transactions_list(transactions),
+      v1_transactions_get(transactions),
     ],
   };
 }

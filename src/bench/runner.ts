@@ -1,0 +1,67 @@
+/**
+ * A closed-loop load generator: `concurrency` workers each run `task` back to back for `durationS`
+ * seconds. Latency is measured per task; the summary is what `tessera bench` prints as its last line.
+ */
+export interface BenchSummary {
+  scenario: string;
+  ok: number;
+  failed: number;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+export interface BenchOptions {
+  scenario: string;
+  durationS: number;
+  concurrency: number;
+  /** Resolves true for a success (e.g. an approved tap), false for a failure; a throw is a failure too. */
+  task: (worker: number, iteration: number) => Promise<boolean>;
+  /** Progress goes to stderr so the last line of stdout stays the JSON summary. */
+  progress?: (text: string) => void;
+  onFailure?: (err: unknown) => void;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return Math.round(sorted[i]! * 100) / 100;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchSummary> {
+  const latencies: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  const started = performance.now();
+  const deadline = started + options.durationS * 1000;
+  const progress = options.progress ?? ((text: string) => process.stderr.write(text));
+  const width = 30;
+  const timer = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1000;
+    const frac = Math.min(1, elapsed / options.durationS);
+    const bar = '█'.repeat(Math.round(frac * width)).padEnd(width, '░');
+    progress(`\r${options.scenario} ${bar} ${elapsed.toFixed(1)}s  ok ${ok}  failed ${failed}  ${(ok / Math.max(elapsed, 0.001)).toFixed(0)}/s   `);
+  }, 250);
+  timer.unref();
+
+  const worker = async (w: number) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      const t0 = performance.now();
+      let success = false;
+      try {
+        success = await options.task(w, i);
+      } catch (err) {
+        options.onFailure?.(err);
+      }
+      latencies.push(performance.now() - t0);
+      if (success) ok++;
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  clearInterval(timer);
+  const seconds = (performance.now() - started) / 1000;
+  progress('\n');
+  const sorted = Float64Array.from(latencies).sort();
+  return { scenario: options.scenario, ok, failed, rps: Math.round((ok / seconds) * 10) / 10, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99) };
+}

@@ -1,0 +1,153 @@
+import { AppError } from '../infra/errors.js';
+import type { Cache } from '../infra/cache/index.js';
+import type { Database } from '../infra/db/database.js';
+import { newId } from '../infra/ids.js';
+import { paginate, type PageParams } from '../infra/http/pagination.js';
+import { currencyByAlpha, currencyByNumeric } from '../protocol/currency.js';
+import { cardRepo } from './repository.js';
+
+/** What a network tells its token requestor after each authorization (its outbox event `network.transaction`). */
+export interface NetworkTransactionEvent {
+  network_transaction_id: string;
+  token_ref: string;
+  brand: string;
+  amount: number;
+  currency: string;
+  merchant_name: string;
+  mcc?: string | null;
+  status: string;
+  response_code?: string | null;
+  auth_code?: string | null;
+  decline_reason?: string | null;
+  type?: string | null;
+  occurred_at?: string | null;
+  original_network_transaction_id?: string | null;
+}
+
+interface TxRow {
+  id: string;
+  card_id: string;
+  device_id: string;
+  network: string;
+  type: string;
+  status: string;
+  amount: number;
+  currency: string;
+  merchant_name: string;
+  mcc: string | null;
+  response_code: string | null;
+  auth_code: string | null;
+  decline_reason: string | null;
+  original_id: string | null;
+  occurred_at: Date;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, card_id, device_id, network, type, status, amount, currency, merchant_name, mcc, response_code, auth_code, decline_reason, original_id, occurred_at, created_at';
+
+export function publicTransaction(r: TxRow) {
+  return {
+    id: r.id,
+    object: 'transaction' as const,
+    card_id: r.card_id,
+    device_id: r.device_id,
+    network: r.network,
+    type: r.type,
+    status: r.status,
+    amount: Number(r.amount),
+    currency: r.currency,
+    merchant_name: r.merchant_name,
+    mcc: r.mcc,
+    response_code: r.response_code,
+    auth_code: r.auth_code,
+    decline_reason: r.decline_reason,
+    original_id: r.original_id,
+    occurred_at: new Date(r.occurred_at).toISOString(),
+    created_at: new Date(r.created_at).toISOString(),
+  };
+}
+
+const STATUSES = new Set(['approved', 'declined', 'reversed', 'refunded', 'timed_out']);
+const TYPES = new Set(['nfc', 'inapp', 'web', 'refund', 'reversal']);
+
+export class TransactionService {
+  constructor(
+    private readonly db: Database,
+    private readonly cache: Cache,
+    /** Told about each new transaction (the push channel to devices). */
+    private readonly onRecorded: (userId: string, deviceId: string, tx: ReturnType<typeof publicTransaction>) => void = () => {},
+  ) {}
+
+  /** Idempotent by the network's transaction id: a redelivered event records nothing new. */
+  async recordFromNetwork(e: NetworkTransactionEvent): Promise<{ id: string; duplicate: boolean }> {
+    const card = await cardRepo.byTokenRef(this.db, e.brand, e.token_ref);
+    if (!card) throw new AppError('resource_missing', { param: 'token_ref', message: 'No card of this platform has that token.' });
+    const currency = /^\d{3,4}$/.test(e.currency) ? currencyByNumeric(e.currency)?.alpha : currencyByAlpha(e.currency)?.alpha;
+    const status = STATUSES.has(e.status) ? e.status : e.response_code === '00' ? 'approved' : 'declined';
+    const type = e.type && TYPES.has(e.type) ? e.type : 'nfc';
+    const { rows } = await this.db.tx(async (tx) => {
+      let originalId: string | null = null;
+      if (e.original_network_transaction_id) {
+        const o = await tx.query<{ id: string }>('SELECT id FROM platform.transactions WHERE network = $1 AND network_transaction_id = $2', [e.brand, e.original_network_transaction_id]);
+        originalId = o.rows[0]?.id ?? null;
+      }
+      return tx.query<TxRow & { inserted: boolean }>(
+        `INSERT INTO platform.transactions (id, user_id, card_id, device_id, network, network_transaction_id, type, status, amount, currency, merchant_name, mcc, response_code, auth_code, decline_reason, original_id, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         ON CONFLICT (network, network_transaction_id) DO UPDATE SET status = EXCLUDED.status
+           WHERE platform.transactions.status <> EXCLUDED.status AND EXCLUDED.status IN ('reversed', 'refunded')
+         RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+        [
+          newId('txn'),
+          card.user_id,
+          card.id,
+          card.device_id,
+          e.brand,
+          e.network_transaction_id,
+          type,
+          status,
+          Math.max(0, Math.trunc(e.amount)),
+          currency ?? 'XXX',
+          e.merchant_name.slice(0, 100),
+          e.mcc ?? null,
+          e.response_code ?? null,
+          e.auth_code ?? null,
+          e.decline_reason ?? null,
+          originalId,
+          e.occurred_at ? new Date(e.occurred_at) : new Date(),
+        ],
+      );
+    });
+    const row = rows[0];
+    if (!row) {
+      const { rows: existing } = await this.db.query<{ id: string }>('SELECT id FROM platform.transactions WHERE network = $1 AND network_transaction_id = $2', [e.brand, e.network_transaction_id]);
+      return { id: existing[0]!.id, duplicate: true };
+    }
+    await this.cache.del(`history:${card.user_id}`);
+    this.onRecorded(card.user_id, card.device_id, publicTransaction(row));
+    return { id: row.id, duplicate: !row.inserted };
+  }
+
+  async list(userId: string, filter: { card_id?: string | undefined; device_id?: string | undefined; status?: string | undefined; type?: string | undefined; created_gte?: string | undefined; created_lte?: string | undefined }, page: PageParams) {
+    const params: unknown[] = [userId];
+    let q = `SELECT ${COLUMNS} FROM platform.transactions WHERE user_id = $1`;
+    const add = (clause: string, v: unknown) => {
+      params.push(v);
+      q += ` AND ${clause.replace('?', `$${params.length}`)}`;
+    };
+    if (filter.card_id) add('card_id = ?', filter.card_id);
+    if (filter.device_id) add('device_id = ?', filter.device_id);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.type) add('type = ?', filter.type);
+    if (filter.created_gte) add('occurred_at >= ?', new Date(filter.created_gte));
+    if (filter.created_lte) add('occurred_at <= ?', new Date(filter.created_lte));
+    const r = await paginate<TxRow>(this.db, q, params, page);
+    return { ...r, data: r.data.map(publicTransaction) };
+  }
+
+  async get(userId: string, id: string) {
+    const { rows } = await this.db.query<TxRow>(`SELECT ${COLUMNS} FROM platform.transactions WHERE id = $1 AND user_id = $2`, [id, userId]);
+    if (!rows[0]) throw new AppError('resource_missing', { param: 'id' });
+    return publicTransaction(rows[0]);
+  }
+}
