@@ -9,7 +9,8 @@ export {
   type Authorization,
   type AuthorizationPurpose,
 } from './pairing.js';
-export { SecureElement, type SecureElementOptions, type InstalledCard, type SeCard, type CardStatus, type KeyScheme } from './secure-element.js';
+export { SecureElement, type SecureElementOptions, type InstalledCard, type SeCard, type CardStatus, type KeyScheme, type ContactlessArming, type TapRecord, type TransitPolicy } from './secure-element.js';
+export { seLink, tracingLink, type ApduLink, type ApduResponder, type ApduTrace, type ApduParty } from './nfc.js';
 export {
   SecureEnclave,
   PASSCODE_OFFERED_AFTER,
@@ -35,4 +36,5 @@ export {
   type WalletCard,
   type TransactionEntry,
   type TransactionStatus,
+  type PreparePaymentResult,
 } from './wallet.js';

@@ -8,12 +8,29 @@
  * AES-256-GCM key under which every record it persists is sealed (card records with their per-token
  * master keys, the device certificate, the used authorization nonces). The storage sees only
  * ciphertext and key handles.
+ *
+ * Payments: the contactless payment applet (applet.ts) runs inside this module and answers the
+ * reader's APDUs through processApdu; prepareContactless arms it (with a Secure Enclave authorization
+ * for consumer-device CVM), setTransitCard picks the express transit card.
  */
 import { compactDecrypt } from 'jose';
 import { bytesEqual, fromHex, isHex, toHex, utf8 } from '../protocol/bytes.js';
 import { NETWORKS, detectNetwork, isTokenBin, validatePan, type Network } from '../protocol/cards/index.js';
 import { aesKeyCheckValue, keyCheckValue } from '../protocol/emv/index.js';
-import { DeviceError } from './errors.js';
+import { SW } from '../protocol/apdu/apdu.js';
+import {
+  ATC_MAX,
+  AppletRefusal,
+  DEFAULT_TRANSIT_LIMIT,
+  PaymentApplet,
+  TRANSIT_MCCS,
+  type AppletCard,
+  type AppletHost,
+  type CryptogramContext,
+  type TapRecord,
+  type TransitPolicy,
+} from './applet.js';
+import { DeviceError, type DeviceErrorCode } from './errors.js';
 import {
   AUTHORIZATION_PURPOSES,
   AUTHORIZATION_TTL_MS,
@@ -46,7 +63,22 @@ export interface SecureElementOptions {
   pairingKey?: CryptoKey;
   /** Milliseconds since the epoch; injected in tests. */
   clock?: () => number;
+  /** Express transit: the most it pays without authorization (minor units, default 2500) and where (default MCCs 4111, 4131, 4784). */
+  transit?: { limit?: number; mccs?: readonly string[] };
 }
+
+/** What prepareContactless answers: whether the next tap will signal consumer-device CVM. */
+export interface ContactlessArming {
+  tokenRef: string;
+  /** True when the authorization was accepted: the next tap within its 60 s signals CDCVM. */
+  cdcvm: boolean;
+  /** When the authorization stops giving CDCVM (ms since the epoch), or null without one. */
+  cdcvmExpiresAt: number | null;
+  /** Why an authorization that was given was not accepted (the card is armed without CDCVM). */
+  reason?: DeviceErrorCode;
+}
+
+export type { TapRecord, TransitPolicy } from './applet.js';
 
 /** What the SE keeps per token, sealed. Never leaves this module. */
 interface CardRecord {
@@ -67,7 +99,7 @@ interface CardRecord {
   issuedAt: string | null;
   installedAt: number;
   status: CardStatus;
-  /** Application transaction counter: the cryptogram commands (next issue) increment it. */
+  /** Application transaction counter (2 bytes): every cryptogram increments it first; it only goes up. */
   atc: number;
 }
 
@@ -82,6 +114,9 @@ const SLOT_KEYS = 'se:keys';
 const SLOT_PAIRING = 'se:pairing';
 const SLOT_CERTIFICATE = 'se:certificate';
 const SLOT_NONCES = 'se:nonces';
+const SLOT_TRANSIT = 'se:transit';
+/** Bytes of a challenge the SE issues for a Secure Enclave authorization. */
+const CHALLENGE_BYTES = 16;
 const CARD_PREFIX = 'se:card:';
 
 /** Largest provisioning payload JWE accepted (a real one is about 1.5 KB). */
@@ -96,15 +131,26 @@ export class SecureElement {
   readonly #keys: KeysRecord;
   readonly #clock: () => number;
   readonly #queue = new SerialQueue();
+  readonly #applet = new PaymentApplet();
+  readonly #host: AppletHost;
+  readonly #transit: TransitPolicy;
+  /** The challenge last issued per purpose, waiting for the Enclave's authorization (in memory only). */
+  readonly #challenges = new Map<AuthorizationPurpose, Uint8Array>();
+  /** The card armed for the next tap, with the issue time of its accepted authorization (in memory: a reboot disarms). */
+  #armed: { tokenRef: string; authorizedAt: number | null } | null = null;
+  #lastTap: TapRecord | null = null;
 
-  private constructor(storage: DeviceStorage, keys: KeysRecord, clock: () => number) {
+  private constructor(storage: DeviceStorage, keys: KeysRecord, clock: () => number, transit: TransitPolicy) {
     this.#storage = storage;
     this.#keys = keys;
     this.#clock = clock;
+    this.#transit = transit;
+    this.#host = this.#makeHost();
   }
 
   /** Loads the SE kept in `storage`, or creates its keys on first use. */
   static async open(storage: DeviceStorage, options: SecureElementOptions = {}): Promise<SecureElement> {
+    const transit = transitPolicy(options.transit);
     let keys = await storage.get(SLOT_KEYS);
     if (keys === undefined) {
       const pair = (await globalThis.crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits'])) as CryptoKeyPair;
@@ -112,7 +158,7 @@ export class SecureElement {
       await storage.put(SLOT_KEYS, keys);
     }
     if (!isKeysRecord(keys)) throw new DeviceError('se_storage_corrupt', 'secure element keys in storage are not usable');
-    const se = new SecureElement(storage, keys, options.clock ?? Date.now);
+    const se = new SecureElement(storage, keys, options.clock ?? Date.now, transit);
     if (options.pairingKey !== undefined) await se.pair(options.pairingKey);
     return se;
   }
@@ -228,7 +274,11 @@ export class SecureElement {
         throw new DeviceError('se_payload_invalid', 'provisioning payload is for another token');
       }
       await this.#queue.run(async () => {
+        // The same token installed again keeps its ATC: the counter only goes up (a network refuses a lower one).
+        const existing = await this.#card(record.tokenRef).catch(() => null);
+        if (existing && existing.tokenPan === record.tokenPan && isAtc(existing.atc)) record.atc = existing.atc;
         await this.#put(CARD_PREFIX + record.tokenRef, record);
+        if (this.#armed?.tokenRef === record.tokenRef) this.#applet.reset();
       });
       return { tokenRef: record.tokenRef, network: record.network, tokenLast4: record.tokenPan.slice(-4), label: record.label };
     } finally {
@@ -253,6 +303,9 @@ export class SecureElement {
     await this.#queue.run(async () => {
       await this.#requireCard(tokenRef);
       await this.#storage.delete(CARD_PREFIX + tokenRef);
+      if (this.#armed?.tokenRef === tokenRef) this.#armed = null;
+      if ((await this.#transitRef()) === tokenRef) await this.#storage.delete(SLOT_TRANSIT);
+      this.#applet.reset();
     });
   }
 
@@ -266,12 +319,160 @@ export class SecureElement {
     });
   }
 
-  // --- Cryptogram commands ------------------------------------------------------------------------
-  // Come with the payment flows (next issue). Each will: verify the Secure Enclave authorization for
-  // its purpose and challenge (verifyAuthorization, inside the same queued command), refuse a
-  // suspended card, take the card's record through #requireCard, increment and persist its ATC
-  // before computing, and compute the ARQC from record.key (3des: CVN 10/18/22 or 16/17/20/21 via
-  // src/protocol/emv; aes: the AES scheme), returning the cryptogram and public data only.
+  // --- Payments: the contactless applet ------------------------------------------------------------
+  // The cryptogram commands arrive as APDUs (processApdu) and are answered by the payment applet
+  // (applet.ts) running inside this module: it reaches card records only through #host, sees a card's
+  // master key only inside #generate (for one cryptogram, zeroed after), and every cryptogram first
+  // increments and persists the card's ATC. CDCVM comes only from an authorization verified here.
+
+  /**
+   * A fresh random challenge (16 bytes) for the Secure Enclave to sign for `purpose`; it replaces any
+   * earlier one of that purpose and is used once (prepareContactless takes the `contactless` one).
+   */
+  async newChallenge(purpose: AuthorizationPurpose): Promise<Uint8Array> {
+    if (!(AUTHORIZATION_PURPOSES as readonly string[]).includes(purpose)) {
+      throw new DeviceError('se_request_invalid', 'purpose must be contactless, inapp or provision');
+    }
+    const challenge = globalThis.crypto.getRandomValues(new Uint8Array(CHALLENGE_BYTES));
+    this.#challenges.set(purpose, challenge);
+    return challenge.slice();
+  }
+
+  /**
+   * Arms the applet for the next tap with this card (the wallet's default card). With an
+   * authorization from the Secure Enclave (purpose `contactless`, over the challenge newChallenge
+   * issued), verified here and used up, the tap within 60 s of its issue signals consumer-device CVM.
+   * An authorization that does not verify (expired, replayed, another purpose or challenge, forged)
+   * does not stop the arming: the card is armed without CDCVM and `reason` says why. Without one the
+   * card is armed without CDCVM. Throws se_card_unknown, or se_request_invalid for a suspended card.
+   * The arming lasts until the next cryptogram, another arming, cancelContactless or a reopen.
+   */
+  async prepareContactless(tokenRef: string, authorization: Authorization | null): Promise<ContactlessArming> {
+    return this.#queue.run(async () => {
+      const record = await this.#requireCard(tokenRef);
+      if (record.status !== 'active') throw new DeviceError('se_request_invalid', 'card is suspended');
+      this.#applet.reset();
+      this.#armed = null;
+      let authorizedAt: number | null = null;
+      let reason: DeviceErrorCode | undefined;
+      if (authorization !== null && authorization !== undefined) {
+        const challenge = this.#challenges.get('contactless');
+        this.#challenges.delete('contactless');
+        try {
+          if (!challenge) throw new DeviceError('se_authorization_mismatch', 'no contactless challenge was issued');
+          await this.#verifyAuthorization(authorization, { purpose: 'contactless', challenge });
+          authorizedAt = authorization.issuedAt;
+        } catch (err) {
+          if (!(err instanceof DeviceError) || err.code === 'se_storage_corrupt') throw err;
+          reason = err.code;
+        }
+      }
+      this.#armed = { tokenRef, authorizedAt };
+      return {
+        tokenRef,
+        cdcvm: authorizedAt !== null,
+        cdcvmExpiresAt: authorizedAt === null ? null : authorizedAt + AUTHORIZATION_TTL_MS,
+        ...(reason !== undefined ? { reason } : {}),
+      };
+    });
+  }
+
+  /** Disarms: the next tap finds only the express transit card, if any. */
+  async cancelContactless(): Promise<void> {
+    await this.#queue.run(async () => {
+      this.#armed = null;
+      this.#applet.reset();
+    });
+  }
+
+  /** Chooses the express transit card (kept sealed), or none. */
+  async setTransitCard(tokenRef: string | null): Promise<void> {
+    await this.#queue.run(async () => {
+      this.#applet.reset();
+      if (tokenRef === null) {
+        await this.#storage.delete(SLOT_TRANSIT);
+        return;
+      }
+      await this.#requireCard(tokenRef);
+      await this.#put(SLOT_TRANSIT, { tokenRef });
+    });
+  }
+
+  /** The express transit card's token ref, or null. */
+  async transitCard(): Promise<string | null> {
+    return this.#transitRef();
+  }
+
+  /** The express transit rules this SE applies. */
+  transitPolicy(): TransitPolicy {
+    return { limit: this.#transit.limit, mccs: [...this.#transit.mccs] };
+  }
+
+  /**
+   * The contactless interface: answers one ISO 7816-4 command APDU (SELECT, GET PROCESSING OPTIONS,
+   * READ RECORD, GENERATE AC, GET DATA) with its response data and status word. Never throws for a
+   * bad command: every problem is a status word (see applet.ts).
+   */
+  async processApdu(command: Uint8Array): Promise<Uint8Array> {
+    const copy = command instanceof Uint8Array ? Uint8Array.from(command) : command;
+    return this.#queue.run(() => this.#applet.process(copy, this.#host));
+  }
+
+  /** What the last cryptogram was for (amount, merchant, ATC, CDCVM), for the wallet to show; null before any. */
+  lastTap(): TapRecord | null {
+    return this.#lastTap === null ? null : { ...this.#lastTap };
+  }
+
+  #makeHost(): AppletHost {
+    return {
+      transit: this.#transit,
+      tapCard: async () => {
+        const armed = this.#armed;
+        const ref = armed ? armed.tokenRef : await this.#transitRef();
+        if (ref === null) return null;
+        const record = await this.#card(ref);
+        if (!record || record.status !== 'active') return null;
+        return { card: appletCard(record), armed: armed !== null };
+      },
+      cdcvmAvailable: (tokenRef) => {
+        const armed = this.#armed;
+        if (!armed || armed.tokenRef !== tokenRef || armed.authorizedAt === null) return false;
+        const now = this.#clock();
+        return armed.authorizedAt <= now + CLOCK_SKEW_MS && now - armed.authorizedAt <= AUTHORIZATION_TTL_MS;
+      },
+      generate: (tokenRef, compute) => this.#generate(tokenRef, compute),
+      record: (tap) => {
+        this.#lastTap = { ...tap };
+      },
+      atc: async (tokenRef) => {
+        const record = await this.#card(tokenRef);
+        return record && isAtc(record.atc) ? record.atc : null;
+      },
+    };
+  }
+
+  /** Runs inside processApdu's queued command: ATC up and persisted, arming used up, then the computation with the key. */
+  async #generate<T>(tokenRef: string, compute: (context: CryptogramContext) => Promise<T>): Promise<T> {
+    const record = await this.#card(tokenRef);
+    if (!record || record.status !== 'active') throw new AppletRefusal(SW.CONDITIONS_NOT_SATISFIED, 'card is not usable');
+    if (!isAtc(record.atc)) throw new DeviceError('se_storage_corrupt', 'a card record in storage is not usable');
+    if (record.atc >= ATC_MAX) throw new AppletRefusal(SW.CONDITIONS_NOT_SATISFIED, 'application transaction counter exhausted');
+    const atc = record.atc + 1;
+    await this.#put(CARD_PREFIX + tokenRef, { ...record, atc });
+    // The arming and its authorization are used by this cryptogram, whatever the terminal does next.
+    this.#armed = null;
+    const mk = fromHex(record.key.mk);
+    try {
+      return await compute({ atc, mk });
+    } finally {
+      mk.fill(0);
+    }
+  }
+
+  async #transitRef(): Promise<string | null> {
+    const value = (await this.#get(SLOT_TRANSIT)) as { tokenRef?: unknown } | undefined;
+    return typeof value?.tokenRef === 'string' ? value.tokenRef : null;
+  }
 
   // --- Internals ---------------------------------------------------------------------------------
 
@@ -301,6 +502,40 @@ export class SecureElement {
   async #put(slot: string, value: unknown): Promise<void> {
     await this.#storage.put(slot, await seal(this.#keys.sealing, slot, value));
   }
+}
+
+// --- Payments helpers ------------------------------------------------------------------------------
+
+/** The card data the applet may see: everything but the key. */
+function appletCard(record: CardRecord): AppletCard {
+  return {
+    tokenRef: record.tokenRef,
+    network: record.network,
+    tokenPan: record.tokenPan,
+    tokenExp: record.tokenExp,
+    psn: record.psn,
+    aid: record.aid,
+    label: record.label,
+    cvn: record.cvn,
+    tokenRequestorId: record.tokenRequestorId,
+    par: record.par,
+  };
+}
+
+function isAtc(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= ATC_MAX;
+}
+
+function transitPolicy(options: SecureElementOptions['transit']): TransitPolicy {
+  const limit = options?.limit ?? DEFAULT_TRANSIT_LIMIT;
+  const mccs = options?.mccs ?? TRANSIT_MCCS;
+  if (!Number.isSafeInteger(limit) || limit < 0 || limit > 999_999_999_999) {
+    throw new DeviceError('se_request_invalid', 'transit limit must be a non-negative integer amount in minor units');
+  }
+  if (!Array.isArray(mccs) || mccs.some((m) => typeof m !== 'string' || !/^\d{4}$/.test(m))) {
+    throw new DeviceError('se_request_invalid', 'transit merchant category codes must be 4 digits each');
+  }
+  return Object.freeze({ limit, mccs: Object.freeze([...mccs]) });
 }
 
 // --- Payload validation ---------------------------------------------------------------------------

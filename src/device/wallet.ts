@@ -27,7 +27,7 @@ import {
 } from './platform-api.js';
 import { SerialQueue } from './sealed.js';
 import type { SecureElement } from './secure-element.js';
-import type { EnclaveState, SecureEnclave } from './secure-enclave.js';
+import type { AuthorizationMethod, AuthorizeResult, EnclaveState, SecureEnclave } from './secure-enclave.js';
 import type { DeviceStorage } from './storage.js';
 
 export interface CardInput {
@@ -72,6 +72,11 @@ export interface TransactionEntry {
   /** ISO-8601 timestamp. */
   at: string;
 }
+
+/** What preparePayment answers: the card armed for the next tap, or the failed verification attempt. */
+export type PreparePaymentResult =
+  | { ok: true; cardId: string; tokenRef: string; cdcvm: boolean }
+  | { ok: false; verification: Extract<AuthorizeResult, { ok: false }> };
 
 export interface WalletOptions {
   api: WalletPlatformApi;
@@ -245,6 +250,28 @@ export class Wallet {
   async #storedDefault(): Promise<{ cardId: string; tokenRef: string } | null> {
     const value = (await this.#storage.get(SLOT_DEFAULT)) as { cardId?: unknown; tokenRef?: unknown } | undefined;
     return typeof value?.cardId === 'string' && typeof value.tokenRef === 'string' ? { cardId: value.cardId, tokenRef: value.tokenRef } : null;
+  }
+
+  // --- Paying ------------------------------------------------------------------------------------
+
+  /**
+   * Double-click to pay: verifies the user with the Secure Enclave (over a challenge the SE issued,
+   * purpose contactless) and arms the SE with the default card and that authorization, so the next tap
+   * within 60 s signals consumer-device CVM. `method: null` arms the card without verification (no
+   * CDCVM: the reader's CVM limit applies). A failed attempt answers ok: false with what to offer next.
+   */
+  async preparePayment(method: AuthorizationMethod | null): Promise<PreparePaymentResult> {
+    const card = await this.defaultCard();
+    if (!card) throw new DeviceError('wallet_card_not_on_device', 'there is no default card on this device');
+    let authorization = null;
+    if (method !== null) {
+      const challenge = await this.#se.newChallenge('contactless');
+      const result = await this.#enclave.authorize({ purpose: 'contactless', challenge, method });
+      if (!result.ok) return { ok: false, verification: result };
+      authorization = result.authorization;
+    }
+    const armed = await this.#se.prepareContactless(card.tokenRef, authorization);
+    return { ok: true, cardId: card.cardId, tokenRef: card.tokenRef, cdcvm: armed.cdcvm };
   }
 
   // --- Local transaction log ---------------------------------------------------------------------
