@@ -1,5 +1,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { luhnCheck, maskPan } from '../protocol/cards/index.js';
+import { toHex } from '../protocol/bytes.js';
+import { unpackMessage } from '../protocol/iso8583/iso8583.js';
 import type { TraceEvent, TraceSink } from './transport.js';
 
 const SECRET_KEYS = new Set(['cvv', 'cvc', 'password', 'code', 'otp', 'secret', 'mk', 'key_material']);
@@ -43,4 +45,33 @@ export class TeeTraceSink implements TraceSink {
   record(event: TraceEvent): void {
     for (const s of this.sinks) s.record(event);
   }
+}
+
+/**
+ * An ISO 8583 message as hex for a trace, with every card number in it masked in place: the ASCII
+ * digits of DE2 (and of any Luhn-valid 13-19 digit run, e.g. track data) become '*' except the first
+ * six and last four, so the hex still lines up field by field.
+ */
+export function maskIsoHex(bytes: Uint8Array): string {
+  const out = Uint8Array.from(bytes);
+  const pans = new Set<string>();
+  try {
+    const msg = unpackMessage(bytes);
+    const de2 = msg.fields[2];
+    if (typeof de2 === 'string') pans.add(de2);
+  } catch {
+    // Not a message we can parse: mask by pattern only.
+  }
+  const text = Array.from(out, (b) => (b >= 0x30 && b <= 0x39 ? String.fromCharCode(b) : ' ')).join('');
+  for (const m of text.matchAll(/\d{13,19}/g)) if (luhnCheck(m[0])) pans.add(m[0]);
+  for (const pan of pans) {
+    let from = 0;
+    for (;;) {
+      const i = text.indexOf(pan, from);
+      if (i < 0) break;
+      for (let k = i + 6; k < i + pan.length - 4; k++) out[k] = 0x2a;
+      from = i + pan.length;
+    }
+  }
+  return toHex(out);
 }

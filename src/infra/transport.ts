@@ -140,14 +140,18 @@ export class TracingTransport implements Transport {
     /** The party called; a function of the path where one client reaches several (issuer:<id>). */
     private readonly to: string | ((path: string) => string),
     private readonly mask: (value: unknown) => unknown,
+    /** Raw (ISO 8583) bodies are traced as hex through this, which must mask card numbers. */
+    private readonly maskRaw?: (bytes: Uint8Array) => string,
   ) {}
 
   async request<T>(req: TransportRequest): Promise<TransportResponse<T>> {
     const now = () => new Date().toISOString();
     const to = typeof this.to === 'function' ? this.to(req.path) : this.to;
-    this.sink.record({ ts: now(), from: this.from, to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
+    if (req.raw && this.maskRaw) this.sink.record({ ts: now(), from: this.from, to, protocol: 'iso8583', hex: this.maskRaw(req.raw), json: { method: req.method, path: req.path } });
+    else this.sink.record({ ts: now(), from: this.from, to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
     const res = await this.inner.request<T>(req);
-    this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
+    if (res.raw && this.maskRaw) this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'iso8583', hex: this.maskRaw(res.raw), json: { status: res.status } });
+    else this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
     return res;
   }
 }

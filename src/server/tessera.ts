@@ -9,7 +9,7 @@ import { ApiKeys } from '../infra/http/auth.js';
 import type { Role } from '../infra/http/route.js';
 import { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import type { Logger } from '../infra/logger.js';
-import { maskForTrace } from '../infra/trace.js';
+import { maskForTrace, maskIsoHex } from '../infra/trace.js';
 import { InjectTransport, TracingTransport, type TraceSink, type Transport } from '../infra/transport.js';
 import { createIssuers, IssuerClient } from '../issuer/index.js';
 import { BRANDS, createNetworks, NetworkClient, type Brand } from '../network/index.js';
@@ -81,7 +81,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       if (!holder.app) throw new Error('a party called another before start-up finished');
       return holder.app;
     });
-    const traced = (from: string, to: string | ((path: string) => string)): Transport => (options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace) : base);
+    const traced = (from: string, to: string | ((path: string) => string)): Transport => (options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace, maskIsoHex) : base);
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
     const networkOf = (path: string) => `network:${/^\/network\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
 
