@@ -18,6 +18,8 @@ export const CARD_ERRORS = {
   // The issuers' own.
   verification_code_limit: errorEntry('invalid_request_error', 409, 'No more verification codes can be sent for this verification; start again.'),
   verification_not_pending: errorEntry('invalid_request_error', 409, 'This verification is not waiting for a verification code.'),
+  // The issuers' ISO 8583 endpoint: what is not a message (a decline is a 0110 with its DE 39, never an HTTP error).
+  issuer_message_invalid: errorEntry('invalid_request_error', 400, 'The body is not an ISO 8583 0100, 0400 or 0420 of the profile in docs/authorization.md.'),
 } as const;
 
 export type CardErrorCode = keyof typeof CARD_ERRORS;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBase62 } from '../infra/ids.js';
 import { InjectTransport, PartyError } from '../infra/transport.js';
+import { packMessage, packSubelements, unpackMessage } from '../protocol/iso8583/iso8583.js';
 import { Secret } from '../protocol/secret.js';
 import type { IssuerGateway } from '../network/issuers.js';
 import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
@@ -62,5 +63,24 @@ describe('IssuerClient', () => {
   it('lists the sandbox cards without credentials', async () => {
     const list = await new IssuerClient(new InjectTransport(() => t.app), '').sandboxCards('iss_tessera_bank');
     assert.ok(list.data.some((c) => c.number === '5555555555554444'));
+  });
+
+  it('sends ISO 8583 to an issuer and reads balances: iso8583() and account()', async () => {
+    const pan = '4111111111111111';
+    const request = {
+      mti: '0100',
+      fields: { 2: pan, 3: '000000', 4: '000000000250', 7: '0615120000', 11: '424242', 14: '3012', 22: '812', 32: '412345', 37: '616600424242', 41: 'TERM0042', 42: 'MERCHANT0000001', 48: packSubelements({ '36': 'V' }), 49: '840' },
+    };
+    const answer = unpackMessage(await client.iso8583('iss_tessera_bank', packMessage(request)));
+    assert.equal(answer.mti, '0110');
+    assert.equal(answer.fields[39], '00');
+    const ref = (await t.issuers.service.accountForPan(pan))!;
+    assert.equal(JSON.stringify(ref).includes(pan), false);
+    const own = new IssuerClient(new InjectTransport(() => t.app), t.keys.tesseraBank);
+    const balance = await own.account('iss_tessera_bank', ref.accountId);
+    assert.equal(balance.holds, 250);
+    assert.equal(balance.available, balance.posted + balance.credit_limit - 250);
+    await assert.rejects(client.iso8583('iss_tessera_bank', Uint8Array.of(1, 2, 3)), (err: unknown) => err instanceof PartyError && err.status === 400 && err.code === 'issuer_message_invalid');
+    await assert.rejects(client.account('iss_tessera_bank', ref.accountId), (err: unknown) => err instanceof PartyError && err.status === 403);
   });
 });

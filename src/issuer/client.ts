@@ -1,9 +1,10 @@
-import { call, type Transport } from '../infra/transport.js';
+import { call, PartyError, type Transport } from '../infra/transport.js';
+import type { ErrorBody } from '../infra/errors.js';
 import type { Network } from '../protocol/cards/index.js';
 import { Secret } from '../protocol/secret.js';
-import type { CardVerification, OtpConfirmed, OtpSent, SandboxCardView, SandboxMessage } from './service.js';
+import type { AccountBalance, CardVerification, OtpConfirmed, OtpSent, SandboxCardView, SandboxMessage } from './service.js';
 
-export type { CardVerification, OtpConfirmed, OtpSent, SandboxCardView, SandboxMessage, VerificationMethod } from './service.js';
+export type { AccountBalance, CardVerification, OtpConfirmed, OtpSent, SandboxCardView, SandboxMessage, VerificationMethod } from './service.js';
 
 /** The body of POST /card-verifications; the card number and CVV may be passed as Secrets. */
 export interface VerifyCardRequest {
@@ -113,6 +114,33 @@ export class IssuerClient {
     return call<List<SandboxCardView>>(this.transport, `issuer:${issuerId}`, {
       method: 'GET',
       path: this.#path(issuerId, '/sandbox/cards'),
+      ...this.#options(options),
+    });
+  }
+
+  /**
+   * POST /iso8583: a packed 0100, 0400 or 0420 (DE2 = the card number, DE48 = the token context) →
+   * the packed 0110, 0410 or 0430 (docs/authorization.md). A decline is an answer, not an error; a
+   * non-2xx answer (not a message, not allowed) throws PartyError.
+   */
+  async iso8583(issuerId: string, message: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    const res = await this.transport.request<ErrorBody | undefined>({
+      method: 'POST',
+      path: this.#path(issuerId, '/iso8583'),
+      apiKey: this.apiKey,
+      raw: message,
+      ...this.#options(options),
+    });
+    if (res.status >= 200 && res.status < 300 && res.raw) return res.raw;
+    throw new PartyError(res.status, res.body, `issuer:${issuerId}`);
+  }
+
+  /** GET /accounts/:id (the issuer's own key or an admin key): posted, holds, available. */
+  account(issuerId: string, accountId: string, options?: CallOptions): Promise<AccountBalance> {
+    return call<AccountBalance>(this.transport, `issuer:${issuerId}`, {
+      method: 'GET',
+      path: this.#path(issuerId, `/accounts/${encodeURIComponent(accountId)}`),
+      apiKey: this.apiKey,
       ...this.#options(options),
     });
   }

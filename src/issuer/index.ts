@@ -7,6 +7,8 @@ import { v1_card_verifications_confirm } from './routes/v1_card_verifications_co
 import { v1_card_verifications_create } from './routes/v1_card_verifications_create.js';
 import { v1_card_verifications_messages } from './routes/v1_card_verifications_messages.js';
 import { v1_card_verifications_otp } from './routes/v1_card_verifications_otp.js';
+import { v1_accounts_get } from './routes/v1_accounts_get.js';
+import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_sandbox_cards_list } from './routes/v1_sandbox_cards_list.js';
 import { seedSandboxIssuers } from './seed.js';
 import { IssuerService } from './service.js';
@@ -14,7 +16,9 @@ import { IssuerService } from './service.js';
 export { IssuerClient } from './client.js';
 export { issuerIdForPan, SANDBOX_CARDS, SANDBOX_ISSUERS } from './sandbox-cards.js';
 export { seedSandboxIssuers } from './seed.js';
-export { IssuerService } from './service.js';
+export { IssuerService, type AccountBalance, type InvariantReport } from './service.js';
+export { AUTHORIZATION_TOPIC, type MessageOutcome } from './authorizations.js';
+export { AUTHORIZATION_LIMITS, cdcvmPerformed, keyOfOriginal, keyOfRequest } from './authorization-rules.js';
 
 /**
  * The issuing banks: several issuers in one module, each under /issuer/<issuer id>/v1. Call seed()
@@ -26,7 +30,7 @@ export function createIssuers(deps: { db: Database; cache: Cache; kek: KeyEncryp
     name: 'issuer',
     service,
     migrations: { module: 'issuer', dir: new URL('./migrations/', import.meta.url) },
-    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service)],
+    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service), v1_iso8583(service), v1_accounts_get(service)],
     async seed() {
       await seedSandboxIssuers(service);
     },

@@ -297,3 +297,263 @@ export const issuerRepo = {
     return rows;
   },
 };
+
+// --- Authorizations, holds, reversals and the ledger (migration 0002) -----------------------------------
+
+export interface AuthorizationRow {
+  id: string;
+  issuer_id: string;
+  txn_key: string;
+  pan_fingerprint: Buffer | null;
+  card_id: string | null;
+  account_id: string | null;
+  processing_code: string | null;
+  amount: bigint;
+  currency_numeric: string | null;
+  response_code: string;
+  auth_code: string | null;
+  reason: string;
+}
+
+export interface ReversalRow {
+  id: string;
+  txn_key: string;
+  outcome: 'released' | 'nothing_held' | 'before_original';
+  authorization_id: string | null;
+}
+
+/** A card with what an authorization needs of its account. */
+export interface AuthorizationCardRow {
+  id: string;
+  account_id: string;
+  issuer_id: string;
+  network: Network;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  product: 'credit' | 'debit';
+  status: CardStatus;
+  accept_any_future_expiry: boolean;
+  account_status: 'open' | 'frozen' | 'closed';
+  currency: string;
+  posted_balance: bigint;
+  credit_limit: bigint;
+}
+
+export interface HoldRow {
+  id: string;
+  authorization_id: string;
+  account_id: string;
+  card_id: string;
+  amount: bigint;
+  currency: string;
+  status: 'active' | 'released' | 'captured';
+}
+
+export interface AccountBalanceRow {
+  id: string;
+  issuer_id: string;
+  currency: string;
+  posted_balance: bigint;
+  credit_limit: bigint;
+  held: bigint;
+}
+
+const AUTHORIZATION_COLUMNS = `id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount::text AS amount,
+  currency_numeric, response_code, auth_code, reason`;
+
+function normaliseAuthorization(r: Omit<AuthorizationRow, 'amount'> & { amount: string }): AuthorizationRow {
+  return { ...r, amount: BigInt(r.amount), pan_fingerprint: r.pan_fingerprint ? Buffer.from(r.pan_fingerprint) : null };
+}
+
+/** The only place the authorization SQL lives; every call takes the caller's transaction. */
+export const authorizationRepo = {
+  async authorizationByKey(sql: Sql, issuerId: string, txnKey: string): Promise<AuthorizationRow | undefined> {
+    const { rows } = await sql.query<Omit<AuthorizationRow, 'amount'> & { amount: string }>(`SELECT ${AUTHORIZATION_COLUMNS} FROM issuer.authorizations WHERE issuer_id = $1 AND txn_key = $2`, [issuerId, txnKey]);
+    return rows[0] ? normaliseAuthorization(rows[0]) : undefined;
+  },
+
+  async reversalByKey(sql: Sql, issuerId: string, txnKey: string): Promise<ReversalRow | undefined> {
+    const { rows } = await sql.query<ReversalRow>('SELECT id, txn_key, outcome, authorization_id FROM issuer.reversals WHERE issuer_id = $1 AND txn_key = $2', [issuerId, txnKey]);
+    return rows[0];
+  },
+
+  async cardForAuthorization(sql: Sql, issuerId: string, fingerprint: Buffer): Promise<AuthorizationCardRow | undefined> {
+    const { rows } = await sql.query<AuthorizationCardRow & { posted_balance: string; credit_limit: string }>(
+      `SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
+              a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit
+         FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
+        WHERE c.pan_fingerprint = $1 AND a.issuer_id = $2`,
+      [fingerprint, issuerId],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return { ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year), posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit) };
+  },
+
+  async activeHoldsTotal(sql: Sql, accountId: string): Promise<bigint> {
+    const { rows } = await sql.query<{ total: string }>(`SELECT coalesce(sum(amount), 0)::text AS total FROM issuer.holds WHERE account_id = $1 AND status = 'active'`, [accountId]);
+    return BigInt(rows[0]?.total ?? '0');
+  },
+
+  async approvalsSince(sql: Sql, cardId: string, since: Date): Promise<number> {
+    const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM issuer.authorizations WHERE card_id = $1 AND response_code = '00' AND created_at > $2`, [cardId, since]);
+    return Number(rows[0]?.n ?? 0);
+  },
+
+  async insertAuthorization(
+    sql: Sql,
+    a: {
+      id: string;
+      issuerId: string;
+      txnKey: string;
+      panFingerprint: Buffer | null;
+      cardId: string | null;
+      accountId: string | null;
+      processingCode: string | null;
+      amount: bigint;
+      currencyNumeric: string | null;
+      posEntryMode: string | null;
+      rrn: string | null;
+      merchantId: string | null;
+      merchantName: string | null;
+      responseCode: string;
+      authCode: string | null;
+      reason: string;
+      cdcvm: boolean | null;
+      at: Date;
+    },
+  ): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.authorizations (id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount, currency_numeric,
+         pos_entry_mode, rrn, merchant_id, merchant_name, response_code, auth_code, reason, cdcvm, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+      [a.id, a.issuerId, a.txnKey, a.panFingerprint, a.cardId, a.accountId, a.processingCode, a.amount.toString(), a.currencyNumeric, a.posEntryMode, a.rrn, a.merchantId, a.merchantName, a.responseCode, a.authCode, a.reason, a.cdcvm, a.at],
+    );
+  },
+
+  async insertHold(sql: Sql, h: { id: string; issuerId: string; authorizationId: string; accountId: string; cardId: string; amount: bigint; currency: string; authCode: string; txnKey: string; at: Date }): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.holds (id, issuer_id, authorization_id, account_id, card_id, amount, currency, status, auth_code, txn_key, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, 'active', $8, $9, $10)`,
+      [h.id, h.issuerId, h.authorizationId, h.accountId, h.cardId, h.amount.toString(), h.currency, h.authCode, h.txnKey, h.at],
+    );
+  },
+
+  async holdOfAuthorization(sql: Sql, authorizationId: string): Promise<HoldRow | undefined> {
+    const { rows } = await sql.query<HoldRow & { amount: string }>(
+      'SELECT id, authorization_id, account_id, card_id, amount::text AS amount, currency, status FROM issuer.holds WHERE authorization_id = $1',
+      [authorizationId],
+    );
+    return rows[0] ? { ...rows[0], amount: BigInt(rows[0].amount) } : undefined;
+  },
+
+  /** Active → released, once: false when the hold was not active any more. */
+  async releaseHold(sql: Sql, holdId: string, at: Date): Promise<boolean> {
+    const { rowCount } = await sql.query(`UPDATE issuer.holds SET status = 'released', released_at = $2 WHERE id = $1 AND status = 'active'`, [holdId, at]);
+    return rowCount === 1;
+  },
+
+  async insertReversal(
+    sql: Sql,
+    r: { id: string; issuerId: string; txnKey: string; mti: '0400' | '0420'; stan: string | null; transmitted: string | null; outcome: ReversalRow['outcome']; authorizationId: string | null; panFingerprint: Buffer | null; amount: bigint | null; at: Date },
+  ): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.reversals (id, issuer_id, txn_key, mti, stan, transmitted, outcome, authorization_id, pan_fingerprint, amount, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11)`,
+      [r.id, r.issuerId, r.txnKey, r.mti, r.stan, r.transmitted, r.outcome, r.authorizationId, r.panFingerprint, r.amount === null ? null : r.amount.toString(), r.at],
+    );
+  },
+
+  /** One balanced posting: the entries must sum to zero (checked here and by the invariant queries). */
+  async insertPosting(
+    sql: Sql,
+    p: { issuerId: string; transactionId: string; kind: 'hold' | 'release'; holdId: string; currency: string; at: Date; entries: { ledgerAccount: string; amount: bigint }[] },
+  ): Promise<void> {
+    if (p.entries.reduce((s, e) => s + e.amount, 0n) !== 0n) throw new Error('unbalanced ledger posting');
+    for (const e of p.entries) {
+      await sql.query(
+        `INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
+         VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8)`,
+        [p.issuerId, p.transactionId, e.ledgerAccount, e.amount.toString(), p.currency, p.kind, p.holdId, p.at],
+      );
+    }
+  },
+
+  async accountBalance(sql: Sql, accountId: string): Promise<AccountBalanceRow | undefined> {
+    const { rows } = await sql.query<{ id: string; issuer_id: string; currency: string; posted_balance: string; credit_limit: string; held: string }>(
+      `SELECT a.id, a.issuer_id, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit,
+              (SELECT coalesce(sum(h.amount), 0) FROM issuer.holds h WHERE h.account_id = a.id AND h.status = 'active')::text AS held
+         FROM issuer.accounts a WHERE a.id = $1`,
+      [accountId],
+    );
+    const r = rows[0];
+    return r ? { id: r.id, issuer_id: r.issuer_id, currency: r.currency, posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit), held: BigInt(r.held) } : undefined;
+  },
+
+  async cardRefByFingerprint(sql: Sql, fingerprint: Buffer): Promise<{ card_id: string; account_id: string; issuer_id: string } | undefined> {
+    const { rows } = await sql.query<{ card_id: string; account_id: string; issuer_id: string }>(
+      'SELECT c.id AS card_id, c.account_id, a.issuer_id FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id WHERE c.pan_fingerprint = $1',
+      [fingerprint],
+    );
+    return rows[0];
+  },
+
+  // The invariants (tests and the crash test run them).
+
+  async ledgerTotal(sql: Sql): Promise<bigint> {
+    const { rows } = await sql.query<{ total: string }>('SELECT coalesce(sum(amount), 0)::text AS total FROM issuer.ledger_entries');
+    return BigInt(rows[0]?.total ?? '0');
+  },
+
+  async unbalancedTransactions(sql: Sql): Promise<{ transaction_id: string; total: bigint }[]> {
+    const { rows } = await sql.query<{ transaction_id: string; total: string }>(
+      'SELECT transaction_id, sum(amount)::text AS total FROM issuer.ledger_entries GROUP BY transaction_id HAVING sum(amount) <> 0 ORDER BY transaction_id LIMIT 100',
+    );
+    return rows.map((r) => ({ transaction_id: r.transaction_id, total: BigInt(r.total) }));
+  },
+
+  /**
+   * Cards whose active holds differ from their open approvals (approved, not reversed, hold not
+   * captured), in count or amount.
+   */
+  async holdMismatches(sql: Sql): Promise<{ card_id: string; active_holds: number; active_amount: bigint; open_approvals: number; open_amount: bigint }[]> {
+    const { rows } = await sql.query<{ card_id: string; active_holds: number; active_amount: string; open_approvals: number; open_amount: string }>(
+      `WITH open_approvals AS (
+         SELECT a.card_id, count(*)::int AS n, sum(a.amount) AS amount
+           FROM issuer.authorizations a
+          WHERE a.response_code = '00'
+            AND NOT EXISTS (SELECT 1 FROM issuer.reversals r WHERE r.issuer_id = a.issuer_id AND r.txn_key = a.txn_key)
+            AND NOT EXISTS (SELECT 1 FROM issuer.holds h WHERE h.authorization_id = a.id AND h.status = 'captured')
+          GROUP BY a.card_id
+       ), active AS (
+         SELECT h.card_id, count(*)::int AS n, sum(h.amount) AS amount
+           FROM issuer.holds h JOIN issuer.authorizations a ON a.id = h.authorization_id AND a.response_code = '00'
+          WHERE h.status = 'active'
+          GROUP BY h.card_id
+       )
+       SELECT coalesce(o.card_id, h.card_id) AS card_id, coalesce(h.n, 0) AS active_holds, coalesce(h.amount, 0)::text AS active_amount,
+              coalesce(o.n, 0) AS open_approvals, coalesce(o.amount, 0)::text AS open_amount
+         FROM open_approvals o FULL JOIN active h ON h.card_id = o.card_id
+        WHERE coalesce(o.n, 0) <> coalesce(h.n, 0) OR coalesce(o.amount, 0) <> coalesce(h.amount, 0)
+        ORDER BY 1 LIMIT 100`,
+    );
+    return rows.map((r) => ({ card_id: r.card_id, active_holds: Number(r.active_holds), active_amount: BigInt(r.active_amount), open_approvals: Number(r.open_approvals), open_amount: BigInt(r.open_amount) }));
+  },
+
+  /** Accounts whose ledger (minus their entries) differs from their active holds. */
+  async ledgerHoldMismatches(sql: Sql): Promise<{ account_id: string; ledger_held: bigint; active_holds: bigint }[]> {
+    const { rows } = await sql.query<{ account_id: string; ledger_held: string; active_holds: string }>(
+      `WITH ledger AS (
+         SELECT ledger_account AS account_id, -sum(amount) AS held FROM issuer.ledger_entries WHERE ledger_account LIKE 'acct\\_%' GROUP BY ledger_account
+       ), active AS (
+         SELECT account_id, sum(amount) AS held FROM issuer.holds WHERE status = 'active' GROUP BY account_id
+       )
+       SELECT coalesce(l.account_id, h.account_id) AS account_id, coalesce(l.held, 0)::text AS ledger_held, coalesce(h.held, 0)::text AS active_holds
+         FROM ledger l FULL JOIN active h ON h.account_id = l.account_id
+        WHERE coalesce(l.held, 0) <> coalesce(h.held, 0)
+        ORDER BY 1 LIMIT 100`,
+    );
+    return rows.map((r) => ({ account_id: r.account_id, ledger_held: BigInt(r.ledger_held), active_holds: BigInt(r.active_holds) }));
+  },
+};

@@ -78,3 +78,25 @@ export const SandboxCardSchema = Type.Object({
 export const SandboxCardListSchema = ListOf(SandboxCardSchema);
 
 export type CardVerificationRequest = Static<typeof CardVerificationRequestSchema>;
+
+export const AccountParams = Type.Object(
+  { issuer_id: Type.String({ minLength: 1, maxLength: 64 }), account_id: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const AccountBalanceSchema = Type.Object({
+  object: Type.Literal('account_balance'),
+  id: Type.String({ description: 'acct_…' }),
+  issuer_id: Type.String(),
+  currency: Type.String({ description: 'ISO 4217 alphabetic code; every amount is in its minor units.' }),
+  posted: Type.Integer({ description: 'What the holder has: positive on a debit account in funds, negative (what is owed) on a credit account.' }),
+  credit_limit: Type.Integer({ minimum: 0 }),
+  holds: Type.Integer({ minimum: 0, description: 'Sum of the active authorization holds.' }),
+  available: Type.Integer({ description: 'posted + credit_limit - holds.' }),
+});
+
+export const IsoMessageBody = Type.Unsafe<Uint8Array>({
+  type: 'string',
+  format: 'binary',
+  description: 'A packed ISO 8583 message (ASCII profile, binary bitmaps), without a length prefix.',
+});

@@ -8,8 +8,10 @@ import type { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import { detectNetwork, luhnCheckDigit, maskPan, PAN_LENGTHS, validatePan, type Network } from '../protocol/cards/index.js';
 import { Secret } from '../protocol/secret.js';
 import './card-errors.js';
+import { AuthorizationEngine, type MessageOutcome } from './authorizations.js';
+import type { IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { cvvLength, IssuerHsm } from './hsm.js';
-import { issuerRepo as repo, type CardRow, type CardStatus, type Decision, type IdvPolicy, type IssuerRow, type VerificationRow, type VerificationStatus } from './repository.js';
+import { authorizationRepo, issuerRepo as repo, type CardRow, type CardStatus, type Decision, type IdvPolicy, type IssuerRow, type VerificationRow, type VerificationStatus } from './repository.js';
 import { SANDBOX_CARDS, type SandboxCard, type SandboxIssuer } from './sandbox-cards.js';
 
 /** One-time codes: 6 digits, 10 minutes, 3 wrong tries per verification, at most 5 sent. */
@@ -175,9 +177,39 @@ function expiryHasPassed(month: number, year: number, now: Date): boolean {
   return year < y || (year === y && month < now.getUTCMonth() + 1);
 }
 
+/**
+ * An account's money, minor units of `currency`. Sign convention: `posted` is what the holder HAS (a
+ * debit account in funds is positive; a credit account that owes is negative); `credit_limit` >= 0;
+ * `available = posted + credit_limit - holds` (holds: the active authorization holds).
+ */
+export interface AccountBalance {
+  object: 'account_balance';
+  id: string;
+  issuer_id: string;
+  currency: string;
+  posted: number;
+  credit_limit: number;
+  holds: number;
+  available: number;
+}
+
+/** The issuer's invariants after any crash or timeout; `ok` when every list is empty and the total is 0. */
+export interface InvariantReport {
+  ok: boolean;
+  /** Sum of every ledger entry: 0. */
+  ledger_total: string;
+  /** Postings (an authorization's hold, a reversal's release) whose entries do not sum to 0. */
+  unbalanced_transactions: { transaction_id: string; total: string }[];
+  /** Cards whose active holds differ from their approved, not reversed (not captured) authorizations. */
+  hold_mismatches: { card_id: string; active_holds: number; active_amount: string; open_approvals: number; open_amount: string }[];
+  /** Accounts whose ledger entries do not add up to their active holds. */
+  ledger_hold_mismatches: { account_id: string; ledger_held: string; active_holds: string }[];
+}
+
 export class IssuerService {
   readonly cipher: EnvelopeCipher;
   readonly hsm: IssuerHsm;
+  readonly authorizations: AuthorizationEngine;
   readonly #issuers = new Map<string, IssuerRow>();
   readonly #tx: TxRunner;
 
@@ -188,6 +220,7 @@ export class IssuerService {
   ) {
     this.cipher = new EnvelopeCipher(db, 'issuer.data_keys', kek);
     this.hsm = new IssuerHsm(kek);
+    this.authorizations = new AuthorizationEngine(db, this.cipher, () => this.clock());
     this.#tx = (fn) => db.tx(fn);
   }
 
@@ -325,6 +358,66 @@ export class IssuerService {
 
   async accountBalance(accountId: string): Promise<{ posted_balance: bigint; credit_limit: bigint; currency: string } | undefined> {
     return repo.accountBalance(this.db, accountId);
+  }
+
+  // --- Authorizations ---------------------------------------------------------------------------------
+
+  /**
+   * One ISO 8583 message from a network (0100, 0400, 0420), answered with the packed response
+   * (./authorizations.ts). Bytes that are not such a message: `issuer_message_invalid`.
+   */
+  async handleIso8583(issuerId: string, caller: Caller, message: Uint8Array): Promise<{ request: IsoMessage; response: Uint8Array; outcome: MessageOutcome }> {
+    await this.requireIssuer(issuerId);
+    return this.authorizations.handle(issuerId, caller, message);
+  }
+
+  /** An account's posted balance, holds and available funds; another issuer's account is "no such object". */
+  async accountView(issuerId: string, accountId: string): Promise<AccountBalance> {
+    await this.requireIssuer(issuerId);
+    const a = await authorizationRepo.accountBalance(this.db, accountId);
+    if (!a || a.issuer_id !== issuerId) throw new AppError('resource_missing', { param: 'account_id' });
+    return {
+      object: 'account_balance',
+      id: a.id,
+      issuer_id: a.issuer_id,
+      currency: a.currency,
+      posted: Number(a.posted_balance),
+      credit_limit: Number(a.credit_limit),
+      holds: Number(a.held),
+      available: Number(a.posted_balance + a.credit_limit - a.held),
+    };
+  }
+
+  /** Sandbox and test helper: which account (and card, and issuer) a card number belongs to. Never returns the number. */
+  async accountForPan(pan: string | Secret): Promise<{ accountId: string; cardId: string; issuerId: string } | undefined> {
+    const digits = typeof pan === 'string' ? pan : pan.reveal();
+    if (!/^\d{12,19}$/.test(digits)) return undefined;
+    const ref = await authorizationRepo.cardRefByFingerprint(this.db, await this.cipher.fingerprint(digits));
+    return ref ? { accountId: ref.account_id, cardId: ref.card_id, issuerId: ref.issuer_id } : undefined;
+  }
+
+  /**
+   * The invariants a crash or a timeout must not break: the ledger sums to zero overall and per posting;
+   * each card's active holds are its approved, not reversed authorizations; each account's ledger entries
+   * add up to its active holds. Read in one repeatable-read snapshot.
+   */
+  async checkInvariants(): Promise<InvariantReport> {
+    return this.db.tx(
+      async (tx) => {
+        const total = await authorizationRepo.ledgerTotal(tx);
+        const unbalanced = await authorizationRepo.unbalancedTransactions(tx);
+        const holds = await authorizationRepo.holdMismatches(tx);
+        const ledgerHolds = await authorizationRepo.ledgerHoldMismatches(tx);
+        return {
+          ok: total === 0n && unbalanced.length === 0 && holds.length === 0 && ledgerHolds.length === 0,
+          ledger_total: total.toString(),
+          unbalanced_transactions: unbalanced.map((u) => ({ transaction_id: u.transaction_id, total: u.total.toString() })),
+          hold_mismatches: holds.map((h) => ({ card_id: h.card_id, active_holds: h.active_holds, active_amount: h.active_amount.toString(), open_approvals: h.open_approvals, open_amount: h.open_amount.toString() })),
+          ledger_hold_mismatches: ledgerHolds.map((l) => ({ account_id: l.account_id, ledger_held: l.ledger_held.toString(), active_holds: l.active_holds.toString() })),
+        };
+      },
+      { isolation: 'repeatable read', readOnly: true },
+    );
   }
 
   // --- Identity and verification ----------------------------------------------------------------------
