@@ -1,0 +1,115 @@
+import type { Cache } from '../infra/cache/index.js';
+import type { Database } from '../infra/db/database.js';
+import type { ApiKeys } from '../infra/http/auth.js';
+import { createLogger, type Logger } from '../infra/logger.js';
+import type { Transport } from '../infra/transport.js';
+import type { Network } from '../protocol/cards/index.js';
+import type { PartyModule } from '../server/party.js';
+import { AuthorizationSwitch, type AcquirerSettings } from './authorizations.js';
+import './errors.js';
+import { NetworkLink } from './network-link.js';
+import { ReversalWorker } from './reversals.js';
+import { v1_authorizations_create } from './routes/v1_authorizations_create.js';
+import { v1_authorizations_list } from './routes/v1_authorizations_list.js';
+import { v1_merchants_create } from './routes/v1_merchants_create.js';
+import { v1_merchants_get } from './routes/v1_merchants_get.js';
+import { v1_merchants_list } from './routes/v1_merchants_list.js';
+import { v1_settlement_get } from './routes/v1_settlement_get.js';
+import { v1_terminals_create } from './routes/v1_terminals_create.js';
+import { v1_terminals_list } from './routes/v1_terminals_list.js';
+import { seedSandboxAcquirer, type SeededTerminal, type SeedOptions } from './seed.js';
+import { AcquirerService } from './service.js';
+
+export { AcquirerClient } from './client.js';
+export { brandForPan } from './routing.js';
+export { SANDBOX_ACQUIRER, seedSandboxAcquirer, type SeededTerminal, type SeedOptions, type SandboxTerminalKey } from './seed.js';
+export { AcquirerService } from './service.js';
+export type { AcquirerSettings } from './authorizations.js';
+
+export const DEFAULT_ACQUIRER_ID = '000001';
+export const DEFAULT_TIMEOUT_MS = 2000;
+
+export interface AcquirerDeps {
+  db: Database;
+  cache: Cache;
+  apiKeys: ApiKeys;
+  /** Reaches `POST /network/:brand/v1/iso8583`. */
+  network: Transport;
+  /** The acquirer's API key with the networks: one for all, or one per brand. */
+  networkApiKey: string | Partial<Record<Network, string>>;
+  clock?: () => Date;
+  /** The network answer deadline (docs/authorization.md: 2 s). */
+  timeoutMs?: number;
+  /** DE 32 (n..11); default 000001. */
+  acquirerId?: string;
+  reversal?: Partial<AcquirerSettings['reversal']>;
+  logger?: Logger;
+}
+
+export interface Acquirer extends PartyModule {
+  service: AcquirerService;
+  settings: AcquirerSettings;
+  /** Creates the sandbox merchants and terminals (idempotent); secrets of keys it created, once. */
+  seed(options?: SeedOptions): Promise<SeededTerminal[]>;
+  /** One pass of the reversal worker (call on a timer): the number of reversals acknowledged. */
+  runPendingReversals(): Promise<number>;
+  /** Runs the reversal worker every `intervalMs` (unref'd timer) until stopped. */
+  startReversalWorker(intervalMs?: number): { stop(): Promise<void> };
+}
+
+/**
+ * The acquirer: merchants' terminals, authorization routing to the card networks, reversals and
+ * clearing (docs/authorization.md). Routes under /acquirer/v1.
+ */
+export function createAcquirer(deps: AcquirerDeps): Acquirer {
+  const acquirerId = deps.acquirerId ?? DEFAULT_ACQUIRER_ID;
+  if (!/^\d{1,11}$/.test(acquirerId)) throw new Error('acquirerId must be 1 to 11 digits (DE 32)');
+  const timeoutMs = deps.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const settings: AcquirerSettings = {
+    acquirerId,
+    timeoutMs,
+    retransmissionGraceMs: 1000,
+    staleGraceMs: 5000,
+    reversal: { maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 5 * 60_000, batchSize: 50, ...deps.reversal },
+  };
+  const clock = deps.clock ?? (() => new Date());
+  const log = (deps.logger ?? createLogger({ level: 'silent' })).child({ party: 'acquirer' });
+  const link = new NetworkLink(deps.network, deps.networkApiKey, timeoutMs);
+  const switcher = new AuthorizationSwitch(deps.db, link, settings, clock, log);
+  const worker = new ReversalWorker(deps.db, link, switcher, settings, clock, log);
+  const service = new AcquirerService(deps.db, deps.apiKeys, switcher, worker, acquirerId, clock);
+  return {
+    name: 'acquirer',
+    service,
+    settings,
+    migrations: { module: 'acquirer', dir: new URL('./migrations/', import.meta.url) },
+    routes: [
+      v1_authorizations_create(service),
+      v1_authorizations_list(service),
+      v1_merchants_create(service),
+      v1_merchants_list(service),
+      v1_merchants_get(service),
+      v1_terminals_create(service),
+      v1_terminals_list(service),
+      v1_settlement_get(service),
+    ],
+    seed: (options) => seedSandboxAcquirer(service, options),
+    runPendingReversals: () => service.runPendingReversals(),
+    startReversalWorker(intervalMs = 1000) {
+      let stopped = false;
+      let current: Promise<unknown> = Promise.resolve();
+      const timer = setInterval(() => {
+        if (stopped) return;
+        current = service.runPendingReversals().catch((err: unknown) => log.error({ err: err instanceof Error ? { type: err.name, message: err.message } : {} }, 'reversal worker pass failed'));
+      }, intervalMs);
+      timer.unref();
+      return {
+        async stop() {
+          stopped = true;
+          clearInterval(timer);
+          await current;
+        },
+      };
+    },
+  };
+}
