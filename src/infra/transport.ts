@@ -136,7 +136,8 @@ export class TracingTransport implements Transport {
   constructor(
     private readonly inner: Transport,
     private readonly sink: TraceSink,
-    private readonly from: string,
+    /** The calling party; a function of the request where one transport serves several (network:<brand>). */
+    private readonly from: string | ((req: TransportRequest) => string),
     /** The party called; a function of the path where one client reaches several (issuer:<id>). */
     private readonly to: string | ((path: string) => string),
     private readonly mask: (value: unknown) => unknown,
@@ -147,11 +148,12 @@ export class TracingTransport implements Transport {
   async request<T>(req: TransportRequest): Promise<TransportResponse<T>> {
     const now = () => new Date().toISOString();
     const to = typeof this.to === 'function' ? this.to(req.path) : this.to;
-    if (req.raw && this.maskRaw) this.sink.record({ ts: now(), from: this.from, to, protocol: 'iso8583', hex: this.maskRaw(req.raw), json: { method: req.method, path: req.path } });
-    else this.sink.record({ ts: now(), from: this.from, to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
+    const from = typeof this.from === 'function' ? this.from(req) : this.from;
+    if (req.raw && this.maskRaw) this.sink.record({ ts: now(), from, to, protocol: 'iso8583', hex: this.maskRaw(req.raw), json: { method: req.method, path: req.path } });
+    else this.sink.record({ ts: now(), from, to, protocol: 'http', json: this.mask({ method: req.method, path: req.path, body: req.body }) });
     const res = await this.inner.request<T>(req);
-    if (res.raw && this.maskRaw) this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'iso8583', hex: this.maskRaw(res.raw), json: { status: res.status } });
-    else this.sink.record({ ts: now(), from: to, to: this.from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
+    if (res.raw && this.maskRaw) this.sink.record({ ts: now(), from: to, to: from, protocol: 'iso8583', hex: this.maskRaw(res.raw), json: { status: res.status } });
+    else this.sink.record({ ts: now(), from: to, to: from, protocol: 'http', json: this.mask({ status: res.status, body: res.body }) });
     return res;
   }
 }

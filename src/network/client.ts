@@ -1,4 +1,5 @@
-import { call, type Transport } from '../infra/transport.js';
+import type { ErrorBody } from '../infra/errors.js';
+import { call, PartyError, type Transport } from '../infra/transport.js';
 import type { Brand } from './brands.js';
 import type { PublicEncryptionKey } from './encryption-keys.js';
 import type { IssuerMessage } from './issuers.js';
@@ -13,6 +14,9 @@ import type { CreateTokenInput, ProvisioningResult, TokenView } from './service.
  * one platform API key, per brand), so `apiKey` is either one key for every brand or a key per brand.
  * `registerTokenRequestor` is an operator call: it uses the admin key given per call, else
  * `options.adminKey`.
+ *
+ * The acquirer uses `authorizeIso` with its acquirer API key(s) (role 'acquirer') in place of the
+ * platform's: packed ISO 8583 in, packed ISO 8583 out.
  */
 export class NetworkClient {
   constructor(
@@ -70,6 +74,24 @@ export class NetworkClient {
       path: this.#path(brand, `/verifications/${encodeURIComponent(verificationId)}/sandbox-messages`),
       apiKey: this.#key(brand),
     });
+  }
+
+  /**
+   * POST /network/:brand/v1/iso8583 (acquirer keys): a packed 0100 / 0400 / 0420, the packed 0110 / 0410 /
+   * 0430. A decline is an answer (DE 39), never an exception; what is not a message (400 iso8583_invalid,
+   * 401, 403) throws `PartyError`; no answer throws `PartyUnavailable` (from the transport). An in-process
+   * transport may ignore `timeoutMs`: race it if a deadline matters (the acquirer's NetworkLink does).
+   */
+  async authorizeIso(brand: Brand, packed: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    const res = await this.transport.request<ErrorBody | undefined>({
+      method: 'POST',
+      path: this.#path(brand, '/iso8583'),
+      raw: packed,
+      apiKey: this.#key(brand),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    if (res.status === 200 && res.raw) return res.raw;
+    throw new PartyError(res.status, res.body, `network:${brand}`);
   }
 
   getToken(brand: Brand, tokenRef: string): Promise<TokenView> {

@@ -14,6 +14,8 @@ export const NETWORK_ERRORS = {
     400,
     "The device's Secure Element certificate is not valid: not issued by the token requestor's device CA, outside its validity, or not a P-256 key for this device.",
   ),
+  // Shared with the acquirer's and issuers' ISO 8583 endpoints (same meaning): whoever is imported first registers it.
+  iso8583_invalid: errorEntry('invalid_request_error', 400, 'The body is not an ISO 8583 message of the profile in docs/authorization.md.'),
 } as const;
 
 // Another module (the issuers') may register one of these codes itself later; whoever is first owns it.

@@ -2,13 +2,16 @@ import type { Cache } from '../infra/cache/index.js';
 import type { Database } from '../infra/db/database.js';
 import { EnvelopeCipher } from '../infra/keys/envelope.js';
 import type { KeyEncryptionKeys } from '../infra/keys/kek.js';
+import { createLogger, type Logger } from '../infra/logger.js';
 import type { PartyModule } from '../server/party.js';
 import { BRANDS, type Brand } from './brands.js';
 import { EncryptionKeys } from './encryption-keys.js';
 import './errors.js';
 import { Hsm } from './hsm.js';
+import type { IssuerIso } from './issuer-link.js';
 import { sandboxIssuerDirectory, type IssuerDirectory, type IssuerGateway } from './issuers.js';
 import { v1_encryption_key_get } from './routes/v1_encryption_key_get.js';
+import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_token_requestors_create } from './routes/v1_token_requestors_create.js';
 import { v1_tokens_create } from './routes/v1_tokens_create.js';
 import { v1_tokens_get } from './routes/v1_tokens_get.js';
@@ -16,6 +19,8 @@ import { v1_verifications_confirm } from './routes/v1_verifications_confirm.js';
 import { v1_verifications_otp } from './routes/v1_verifications_otp.js';
 import { v1_verifications_sandbox_messages } from './routes/v1_verifications_sandbox_messages.js';
 import { NetworkService } from './service.js';
+import { DEFAULT_SWITCH_SETTINGS, NetworkSwitch, type SwitchSettings } from './switch.js';
+import { TokenDirectory } from './token-directory.js';
 
 export { BRANDS, BRAND_PROFILES, type Brand } from './brands.js';
 export { Hsm, type TokenKey } from './hsm.js';
@@ -23,10 +28,13 @@ export { EncryptionKeys, type PublicEncryptionKey } from './encryption-keys.js';
 export type { CardVerification, CardVerificationRequest, IssuerDirectory, IssuerGateway, IssuerMessage, VerificationMethod } from './issuers.js';
 export { NetworkService, type CreateTokenInput, type ProvisioningPayload, type ProvisioningResult, type TokenView } from './service.js';
 export { NetworkClient } from './client.js';
+export { NetworkSwitch, DEFAULT_SWITCH_SETTINGS, type SwitchSettings } from './switch.js';
+export { TokenDirectory, TOKEN_CACHE_TTL_SECONDS, type SwitchToken } from './token-directory.js';
+export type { IssuerIso, IssuerOutcome } from './issuer-link.js';
 
 export interface NetworkDeps {
   db: Database;
-  /** Not used yet (token status caching comes with the in-store flow); the database is the truth. */
+  /** The switch's token cache (active tokens, five minutes, invalidated on every status change); the database is the truth. */
   cache: Cache;
   kek: KeyEncryptionKeys;
   /**
@@ -37,10 +45,28 @@ export interface NetworkDeps {
   clock?: () => Date;
   /** Card BIN → issuer; the sandbox's table by default. */
   directory?: IssuerDirectory;
+  /**
+   * The issuers' ISO 8583 endpoints for the switch (`POST /issuer/:issuer_id/v1/iso8583`): a transport and
+   * each brand's network API key (role 'network', owner = the brand: the provisioning IssuerClient's keys).
+   * Without it every authorization is answered 91 and nothing is sent.
+   */
+  issuerIso?: IssuerIso;
+  /** Switch timing (issuer timeout 1500 ms by default, reversal backoff). */
+  switch?: Partial<Omit<SwitchSettings, 'reversal'>> & { reversal?: Partial<SwitchSettings['reversal']> };
+  /** For the switch's background work (reversals); requests log through their own request logger. */
+  logger?: Logger;
 }
 
 export type Networks = PartyModule & {
   service: NetworkService;
+  /** The authorization switch (POST /network/:brand/v1/iso8583). */
+  switch: NetworkSwitch;
+  tokens: TokenDirectory;
+  /**
+   * Delivers the reversals owed to issuers (after issuer timeouts, unknown outcomes, acquirer 0400s, and
+   * authorizations left pending by a stopped process), each until acknowledged. Run it on a timer.
+   */
+  runPendingReversals(): Promise<number>;
   hsm: Hsm;
   keys: EncryptionKeys;
   vault: EnvelopeCipher;
@@ -57,10 +83,22 @@ export function createNetworks(deps: NetworkDeps): Networks {
   const hsm = new Hsm(deps.db, deps.kek);
   const keys = new EncryptionKeys(deps.db, deps.kek);
   const vault = new EnvelopeCipher(deps.db, 'network.data_keys', deps.kek);
-  const service = new NetworkService({ db: deps.db, hsm, keys, vault, issuers: deps.issuers, directory: deps.directory ?? sandboxIssuerDirectory, clock });
+  const logger = deps.logger ?? createLogger({ level: 'silent' });
+  const directory = deps.directory ?? sandboxIssuerDirectory;
+  const tokens = new TokenDirectory(deps.db, deps.cache, vault, logger);
+  const service = new NetworkService({ db: deps.db, hsm, keys, vault, issuers: deps.issuers, directory, clock, tokens });
+  const settings: SwitchSettings = {
+    ...DEFAULT_SWITCH_SETTINGS,
+    ...deps.switch,
+    reversal: { ...DEFAULT_SWITCH_SETTINGS.reversal, ...deps.switch?.reversal },
+  };
+  const sw = new NetworkSwitch({ db: deps.db, hsm, vault, tokens, directory, issuerIso: deps.issuerIso, clock, logger, settings });
   return {
     name: 'network',
     service,
+    switch: sw,
+    tokens,
+    runPendingReversals: () => sw.runPendingReversals(),
     hsm,
     keys,
     vault,
@@ -73,6 +111,7 @@ export function createNetworks(deps: NetworkDeps): Networks {
       v1_verifications_otp(service),
       v1_verifications_confirm(service),
       v1_verifications_sandbox_messages(service),
+      v1_iso8583(sw),
     ],
     async init() {
       for (const brand of BRANDS) {

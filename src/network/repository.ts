@@ -1,4 +1,4 @@
-import type { Sql } from '../infra/db/database.js';
+import { isUniqueViolation, type Sql } from '../infra/db/database.js';
 import type { Brand } from './brands.js';
 import type { VerificationMethod } from './issuers.js';
 
@@ -216,5 +216,396 @@ export const networkRepo = {
 
   async setVerificationStatus(sql: Sql, id: string, status: 'confirmed' | 'failed'): Promise<void> {
     await sql.query(`UPDATE network.verifications SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [id, status]);
+  },
+};
+
+// ---- The switch (authorizations, reversals to issuers): docs/authorization.md ----
+
+/** The token columns the switch reads (by the token number's keyed fingerprint). */
+export interface SwitchTokenRow {
+  token_ref: string;
+  brand: Brand;
+  status: TokenStatus;
+  domains: string[];
+  cvn: string;
+  psn: string;
+  token_exp_month: number;
+  token_exp_year: number;
+  issuer_id: string;
+  pan_encrypted: Buffer;
+  card_exp_month: number;
+  card_exp_year: number;
+  token_requestor_id: string;
+  device_id: string;
+}
+
+export type AuthorizationStatus = 'pending' | 'approved' | 'declined' | 'timed_out' | 'reversed';
+
+/** The duplicate-transmission key of a 0100. */
+export interface TransmissionKey {
+  acquirerId: string;
+  stan: string;
+  transmitted: string;
+  terminalId: string;
+}
+
+/** An authorization as first recorded (pending, or final when the network answered it itself). */
+export interface NewAuthorization extends TransmissionKey {
+  id: string;
+  requestHash: Buffer;
+  tokenRef: string | null;
+  brand: Brand;
+  processingCode: string;
+  amount: number;
+  currency: string;
+  acquiringInstitution: string | null;
+  rrn: string | null;
+  merchantId: string | null;
+  merchantName: string | null;
+  mcc: string | null;
+  posEntryMode: string | null;
+  atc: number | null;
+  issuerId: string | null;
+  createdAt: Date;
+}
+
+export interface AuthorizationRow {
+  id: string;
+  acquirer_id: string;
+  stan: string;
+  transmitted: string;
+  terminal_id: string;
+  request_hash: Buffer;
+  token_ref: string | null;
+  brand: Brand;
+  processing_code: string;
+  amount: string | number;
+  currency: string;
+  acquiring_institution: string | null;
+  rrn: string | null;
+  merchant_id: string | null;
+  merchant_name: string | null;
+  mcc: string | null;
+  pos_entry_mode: string | null;
+  response_code: string | null;
+  auth_code: string | null;
+  atc: number | null;
+  issuer_id: string | null;
+  status: AuthorizationStatus;
+  decline_reason: string | null;
+  latency_ms: number | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+export interface NewIssuerReversal {
+  id: string;
+  authorizationId: string;
+  tokenRef: string;
+  brand: Brand;
+  issuerId: string;
+  reason: 'issuer_timeout' | 'issuer_unavailable' | 'issuer_unreadable' | 'stale' | 'acquirer_reversal' | 'acquirer_advice';
+  mti: '0400' | '0420';
+  stan: string;
+  message: Uint8Array;
+  attempts: number;
+  nextAttemptAt: Date;
+  createdAt: Date;
+}
+
+/** An infra.outbox row (infra/outbox.ts: event id `evt_…`, delivered at least once, in order per aggregate). */
+export interface OutboxRow {
+  eventId: string;
+  topic: string;
+  aggregateId: string;
+  payload: unknown;
+}
+
+export interface ClaimedIssuerReversal {
+  id: string;
+  authorization_id: string;
+  token_ref: string;
+  brand: Brand;
+  issuer_id: string;
+  mti: '0400' | '0420';
+  stan: string;
+  message: Buffer;
+  attempts: number;
+  pan_encrypted: Buffer;
+}
+
+const AUTH_COLUMNS = `id, acquirer_id, stan, transmitted, terminal_id, request_hash, token_ref, brand, processing_code, amount, currency,
+  acquiring_institution, rrn, merchant_id, merchant_name, mcc, pos_entry_mode, response_code, auth_code, atc, issuer_id, status,
+  decline_reason, latency_ms, created_at, completed_at`;
+
+const INSERT_COLUMNS = `id, acquirer_id, stan, transmitted, terminal_id, request_hash, token_ref, brand, processing_code, amount, currency,
+  acquiring_institution, rrn, merchant_id, merchant_name, mcc, pos_entry_mode, atc, issuer_id, created_at`;
+
+function insertValues(a: NewAuthorization): unknown[] {
+  return [
+    a.id, a.acquirerId, a.stan, a.transmitted, a.terminalId, a.requestHash, a.tokenRef, a.brand, a.processingCode, a.amount, a.currency,
+    a.acquiringInstitution, a.rrn, a.merchantId, a.merchantName, a.mcc, a.posEntryMode, a.atc, a.issuerId, a.createdAt,
+  ];
+}
+
+/** $1 … $20: the values of insertValues (typed: in INSERT … SELECT the target columns do not type them). */
+const INSERT_TYPES = ['text', 'text', 'text', 'text', 'text', 'bytea', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'timestamptz'];
+const INSERT_PLACEHOLDERS = INSERT_TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ');
+
+export const switchRepo = {
+  async tokenByFingerprint(sql: Sql, fingerprint: Buffer): Promise<SwitchTokenRow | undefined> {
+    const { rows } = await sql.query<SwitchTokenRow>(
+      `SELECT token_ref, brand, status, domains, cvn, psn, token_exp_month, token_exp_year, issuer_id, pan_encrypted, card_exp_month, card_exp_year,
+              token_requestor_id, device_id
+         FROM network.tokens WHERE token_fingerprint = $1`,
+      [fingerprint],
+    );
+    return rows[0];
+  },
+
+  async tokenFingerprintOf(sql: Sql, tokenRef: string): Promise<Buffer | undefined> {
+    const { rows } = await sql.query<{ token_fingerprint: Buffer }>('SELECT token_fingerprint FROM network.tokens WHERE token_ref = $1', [tokenRef]);
+    return rows[0] ? Buffer.from(rows[0].token_fingerprint) : undefined;
+  },
+
+  async tokenGate(sql: Sql, tokenRef: string): Promise<{ status: TokenStatus; atc_high_water: number } | undefined> {
+    const { rows } = await sql.query<{ status: TokenStatus; atc_high_water: number }>('SELECT status, atc_high_water FROM network.tokens WHERE token_ref = $1', [
+      tokenRef,
+    ]);
+    return rows[0];
+  },
+
+  /**
+   * One statement, atomic and race-free: advances the token's ATC (only upwards, only while the token is
+   * active in the database) and records the authorization as pending. `atc` null (no chip cryptogram)
+   * checks the status alone. 'not_advanced': replayed/lower ATC or a token no longer active;
+   * 'duplicate': an authorization with this transmission key exists (nothing was changed).
+   */
+  async admit(sql: Sql, a: NewAuthorization): Promise<'admitted' | 'not_advanced' | 'duplicate'> {
+    try {
+      const { rows } = await sql.query<{ id: string }>(
+        `WITH t AS (
+           UPDATE network.tokens SET atc_high_water = COALESCE($21::int, atc_high_water)
+            WHERE token_ref = $7 AND status = 'active' AND ($21::int IS NULL OR atc_high_water < $21::int)
+           RETURNING token_ref)
+         INSERT INTO network.authorizations (${INSERT_COLUMNS}, status)
+         SELECT ${INSERT_PLACEHOLDERS}, 'pending' FROM t
+         RETURNING id`,
+        [...insertValues(a), a.atc],
+      );
+      return rows.length === 1 ? 'admitted' : 'not_advanced';
+    } catch (err) {
+      if (isUniqueViolation(err, 'authorizations_transmission_unique')) return 'duplicate';
+      throw err;
+    }
+  },
+
+  /** Records an authorization the network answered itself; false when its transmission key exists already. */
+  async insertAnswered(
+    sql: Sql,
+    a: NewAuthorization,
+    r: { status: 'approved' | 'declined' | 'timed_out'; responseCode: string; authCode: string | null; declineReason: string | null; latencyMs: number; completedAt: Date },
+  ): Promise<boolean> {
+    const { rows } = await sql.query<{ id: string }>(
+      `INSERT INTO network.authorizations (${INSERT_COLUMNS}, status, response_code, auth_code, decline_reason, latency_ms, completed_at)
+       VALUES (${INSERT_PLACEHOLDERS}, $21, $22, $23, $24, $25, $26)
+       ON CONFLICT ON CONSTRAINT authorizations_transmission_unique DO NOTHING
+       RETURNING id`,
+      [...insertValues(a), r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt],
+    );
+    return rows.length === 1;
+  },
+
+  /**
+   * As insertAnswered, with the authorization's outbox event written by the same statement when the row is
+   * inserted (the hot path: one round trip, atomic as a transaction). The event row is exactly what
+   * infra/outbox.ts's `enqueue` writes.
+   */
+  async insertAnsweredWithEvent(
+    sql: Sql,
+    a: NewAuthorization,
+    r: { status: 'approved' | 'declined' | 'timed_out'; responseCode: string; authCode: string | null; declineReason: string | null; latencyMs: number; completedAt: Date },
+    event: OutboxRow,
+  ): Promise<boolean> {
+    const { rows } = await sql.query<{ event_id: string }>(
+      `WITH a AS (
+         INSERT INTO network.authorizations (${INSERT_COLUMNS}, status, response_code, auth_code, decline_reason, latency_ms, completed_at)
+         VALUES (${INSERT_PLACEHOLDERS}, $21, $22, $23, $24, $25, $26)
+         ON CONFLICT ON CONSTRAINT authorizations_transmission_unique DO NOTHING
+         RETURNING id)
+       INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
+       SELECT $27, $28, $29, $30::jsonb FROM a
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id`,
+      [...insertValues(a), r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt, event.eventId, event.topic, event.aggregateId, JSON.stringify(event.payload)],
+    );
+    return rows.length === 1;
+  },
+
+  async countAtcRejection(sql: Sql, tokenRef: string): Promise<number> {
+    const { rows } = await sql.query<{ atc_rejections: number }>(
+      'UPDATE network.tokens SET atc_rejections = atc_rejections + 1 WHERE token_ref = $1 RETURNING atc_rejections',
+      [tokenRef],
+    );
+    return rows[0]?.atc_rejections ?? 0;
+  },
+
+  /** Records the answer of a pending authorization; undefined when it is no longer pending (reversed, or swept as stale). */
+  async complete(
+    sql: Sql,
+    id: string,
+    r: { status: 'approved' | 'declined' | 'timed_out'; responseCode: string; authCode: string | null; declineReason: string | null; latencyMs: number; completedAt: Date },
+  ): Promise<AuthorizationRow | undefined> {
+    const { rows } = await sql.query<AuthorizationRow>(
+      `UPDATE network.authorizations SET status = $2, response_code = $3, auth_code = $4, decline_reason = $5, latency_ms = $6, completed_at = $7
+        WHERE id = $1 AND status = 'pending'
+       RETURNING ${AUTH_COLUMNS}`,
+      [id, r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt],
+    );
+    return rows[0];
+  },
+
+  /** As complete, with the outbox event written by the same statement (the hot path: one round trip); false when no longer pending. */
+  async completeWithEvent(
+    sql: Sql,
+    id: string,
+    r: { status: 'approved' | 'declined' | 'timed_out'; responseCode: string; authCode: string | null; declineReason: string | null; latencyMs: number; completedAt: Date },
+    event: OutboxRow,
+  ): Promise<boolean> {
+    const { rows } = await sql.query<{ event_id: string }>(
+      `WITH u AS (
+         UPDATE network.authorizations SET status = $2, response_code = $3, auth_code = $4, decline_reason = $5, latency_ms = $6, completed_at = $7
+          WHERE id = $1 AND status = 'pending'
+         RETURNING id)
+       INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
+       SELECT $8, $9, $10, $11::jsonb FROM u
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id`,
+      [id, r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt, event.eventId, event.topic, event.aggregateId, JSON.stringify(event.payload)],
+    );
+    return rows.length === 1;
+  },
+
+  async authorizationByKey(sql: Sql, k: TransmissionKey): Promise<AuthorizationRow | undefined> {
+    const { rows } = await sql.query<AuthorizationRow>(
+      `SELECT ${AUTH_COLUMNS} FROM network.authorizations WHERE acquirer_id = $1 AND stan = $2 AND transmitted = $3 AND terminal_id = $4`,
+      [k.acquirerId, k.stan, k.transmitted, k.terminalId],
+    );
+    return rows[0];
+  },
+
+  /** The original of a reversal: by its transmission (DE 90's STAN and DE 7), narrowed by DE 41 when given. */
+  async authorizationsByTransmission(sql: Sql, acquirerId: string, stan: string, transmitted: string, terminalId: string | null): Promise<AuthorizationRow[]> {
+    const { rows } = await sql.query<AuthorizationRow>(
+      `SELECT ${AUTH_COLUMNS} FROM network.authorizations
+        WHERE acquirer_id = $1 AND stan = $2 AND transmitted = $3 AND ($4::text IS NULL OR terminal_id = $4::text) LIMIT 2`,
+      [acquirerId, stan, transmitted, terminalId],
+    );
+    return rows;
+  },
+
+  async authorizationsByRrn(sql: Sql, acquirerId: string, rrn: string): Promise<AuthorizationRow[]> {
+    const { rows } = await sql.query<AuthorizationRow>(`SELECT ${AUTH_COLUMNS} FROM network.authorizations WHERE acquirer_id = $1 AND rrn = $2 LIMIT 2`, [
+      acquirerId,
+      rrn,
+    ]);
+    return rows;
+  },
+
+  /** The authorization, locked for the rest of the caller's transaction. */
+  async lockAuthorization(sql: Sql, id: string): Promise<AuthorizationRow | undefined> {
+    const { rows } = await sql.query<AuthorizationRow>(`SELECT ${AUTH_COLUMNS} FROM network.authorizations WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0];
+  },
+
+  /** approved / pending / timed_out → reversed (once: false when it was in no such state). */
+  async setReversed(sql: Sql, id: string, at: Date): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE network.authorizations SET status = 'reversed', reversed_at = $2 WHERE id = $1 AND status IN ('approved', 'pending', 'timed_out')`,
+      [id, at],
+    );
+    return rowCount === 1;
+  },
+
+  /** pending → timed_out with DE 39 91 (a process that stopped mid-flight); false when it was answered meanwhile. */
+  async expirePending(sql: Sql, id: string, at: Date): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE network.authorizations SET status = 'timed_out', response_code = '91', decline_reason = 'stale', completed_at = $2
+        WHERE id = $1 AND status = 'pending'`,
+      [id, at],
+    );
+    return rowCount === 1;
+  },
+
+  /** Pending authorizations older than `cutoff`: their process died or stalled with the issuer. */
+  async stalePending(sql: Sql, cutoff: Date, limit: number): Promise<AuthorizationRow[]> {
+    const { rows } = await sql.query<AuthorizationRow>(
+      `SELECT ${AUTH_COLUMNS} FROM network.authorizations WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2`,
+      [cutoff, limit],
+    );
+    return rows;
+  },
+
+  async nextStan(sql: Sql): Promise<string> {
+    const { rows } = await sql.query<{ n: string }>("SELECT nextval('network.stan_seq')::text AS n");
+    return String(Number(rows[0]!.n) % 1_000_000).padStart(6, '0');
+  },
+
+  /** Records a reversal owed to the issuer; false when the authorization has one already. */
+  async insertReversal(sql: Sql, r: NewIssuerReversal): Promise<boolean> {
+    const { rows } = await sql.query<{ id: string }>(
+      `INSERT INTO network.issuer_reversals (id, authorization_id, token_ref, brand, issuer_id, reason, mti, stan, message, attempts, next_attempt_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT ON CONSTRAINT issuer_reversals_one_per_authorization DO NOTHING
+       RETURNING id`,
+      [r.id, r.authorizationId, r.tokenRef, r.brand, r.issuerId, r.reason, r.mti, r.stan, Buffer.from(r.message), r.attempts, r.nextAttemptAt, r.createdAt],
+    );
+    return rows.length === 1;
+  },
+
+  /**
+   * Claims due reversals: each one's next attempt moves past `lease(attempts)` before it is sent, so no
+   * two workers send it at once (SKIP LOCKED), and a crashed sender's claim simply expires.
+   */
+  async claimDueReversals(sql: Sql, now: Date, leaseUntil: (attempts: number) => Date, limit: number): Promise<ClaimedIssuerReversal[]> {
+    const { rows } = await sql.query<{ id: string; attempts: number }>(
+      `SELECT id, attempts FROM network.issuer_reversals WHERE status = 'pending' AND next_attempt_at <= $1
+        ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      [now, limit],
+    );
+    if (rows.length === 0) return [];
+    for (const r of rows) {
+      await sql.query('UPDATE network.issuer_reversals SET attempts = attempts + 1, next_attempt_at = $2 WHERE id = $1', [r.id, leaseUntil(r.attempts + 1)]);
+    }
+    const claimed = await sql.query<ClaimedIssuerReversal>(
+      `SELECT r.id, r.authorization_id, r.token_ref, r.brand, r.issuer_id, r.mti, r.stan, r.message, r.attempts, t.pan_encrypted
+         FROM network.issuer_reversals r JOIN network.tokens t ON t.token_ref = r.token_ref
+        WHERE r.id = ANY($1::text[]) ORDER BY r.next_attempt_at`,
+      [rows.map((r) => r.id)],
+    );
+    return claimed.rows;
+  },
+
+  /** The reversal (just recorded by this process) with what sending it needs. */
+  async reversalToSend(sql: Sql, id: string): Promise<ClaimedIssuerReversal | undefined> {
+    const { rows } = await sql.query<ClaimedIssuerReversal>(
+      `SELECT r.id, r.authorization_id, r.token_ref, r.brand, r.issuer_id, r.mti, r.stan, r.message, r.attempts, t.pan_encrypted
+         FROM network.issuer_reversals r JOIN network.tokens t ON t.token_ref = r.token_ref
+        WHERE r.id = $1 AND r.status = 'pending'`,
+      [id],
+    );
+    return rows[0];
+  },
+
+  async acknowledgeReversal(sql: Sql, id: string, responseCode: string, at: Date): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE network.issuer_reversals SET status = 'acknowledged', response_code = $2, acknowledged_at = $3, last_error = NULL WHERE id = $1 AND status = 'pending'`,
+      [id, responseCode, at],
+    );
+    return rowCount === 1;
+  },
+
+  async reversalAttemptFailed(sql: Sql, id: string, error: string): Promise<void> {
+    await sql.query(`UPDATE network.issuer_reversals SET last_error = $2 WHERE id = $1 AND status = 'pending'`, [id, error.slice(0, 200)]);
   },
 };

@@ -57,3 +57,9 @@ export function requestorOf(principal: Principal | null): string {
   if (principal?.kind !== 'apiKey') throw new AppError('permission_denied');
   return principal.ownerId;
 }
+
+/** A response that is a packed ISO 8583 message (docs/authorization.md), documented as application/octet-stream. */
+export const IsoResponse = Type.Unsafe<Uint8Array>({
+  description: 'The packed ISO 8583 answer (ASCII profile, binary bitmaps), without a length prefix.',
+  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+});

@@ -15,6 +15,7 @@ import { issuerFailure } from './errors.js';
 import type { Hsm } from './hsm.js';
 import type { CardVerification, IssuerDirectory, IssuerGateway, IssuerMessage, VerificationMethod } from './issuers.js';
 import { networkRepo as repo, type Product, type TokenRow } from './repository.js';
+import type { TokenDirectory } from './token-directory.js';
 
 /** Runs one phase as its own transaction and records its result (the HTTP layer's `ctx.step`). */
 export type Step = <T>(name: string, fn: (tx: Sql) => Promise<T>) => Promise<T>;
@@ -104,6 +105,8 @@ export interface NetworkServiceDeps {
   issuers: IssuerGateway | Readonly<Record<Brand, IssuerGateway>>;
   directory: IssuerDirectory;
   clock: () => Date;
+  /** The switch's token lookup (cache-aside): every status change invalidates the token's entry. */
+  tokens?: TokenDirectory;
 }
 
 /**
@@ -117,6 +120,15 @@ export class NetworkService {
   #issuers(brand: Brand): IssuerGateway {
     const i = this.deps.issuers;
     return 'createCardVerification' in i && typeof i.createCardVerification === 'function' ? (i as IssuerGateway) : (i as Readonly<Record<Brand, IssuerGateway>>)[brand];
+  }
+
+  /**
+   * Clears the switch's cached view of the token. Call it after EVERY status change of a token
+   * (activate, suspend, resume, delete, PAN update): the switch caches active tokens for five minutes.
+   * Never fails (the cache degrades); the switch re-checks the status in the database in any case.
+   */
+  async invalidateToken(tokenRef: string): Promise<void> {
+    await this.deps.tokens?.invalidate(tokenRef);
   }
 
   encryptionKey(brand: Brand): Promise<PublicEncryptionKey> {
@@ -209,6 +221,7 @@ export class NetworkService {
     const payload = await this.#payload(row, seKey);
     const activated = await step('activate', async (tx) => ((await repo.activate(tx, tokenRef, 'green')) ? { provisioning_payload: payload } : null));
     if (!activated) throw new AppError('resource_conflict', { message: 'The token changed state while it was being created.' });
+    await this.invalidateToken(tokenRef);
     return toResult((await repo.tokenByRef(db, tokenRef))!, null, activated.provisioning_payload);
   }
 
@@ -372,6 +385,7 @@ export class NetworkService {
     const payload = await this.#payload(token, seKey);
     const activated = await step('activate', async (tx) => ((await repo.activate(tx, token.token_ref, 'yellow')) ? { provisioning_payload: payload } : null));
     if (!activated) throw new AppError('resource_conflict', { message: 'This verification is already confirmed: the token is active.' });
+    await this.invalidateToken(token.token_ref);
     const row = (await repo.tokenByRef(db, token.token_ref))!;
     return toResult(row, { id: verification.id, methods: verification.methods }, activated.provisioning_payload);
   }

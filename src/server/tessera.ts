@@ -10,7 +10,9 @@ import type { Role } from '../infra/http/route.js';
 import { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import type { Logger } from '../infra/logger.js';
 import { maskForTrace, maskIsoHex } from '../infra/trace.js';
-import { InjectTransport, TracingTransport, type TraceSink, type Transport } from '../infra/transport.js';
+import { call, InjectTransport, TracingTransport, type TraceSink, type Transport, type TransportRequest } from '../infra/transport.js';
+import { OutboxWorker } from '../infra/outbox.js';
+import { createAcquirer, type SeededTerminal } from '../acquirer/index.js';
 import { createIssuers, IssuerClient } from '../issuer/index.js';
 import { BRANDS, createNetworks, NetworkClient, type Brand } from '../network/index.js';
 import { createOps } from '../ops/index.js';
@@ -44,10 +46,19 @@ export interface Tessera {
   issuers: ReturnType<typeof createIssuers>;
   networks: ReturnType<typeof createNetworks>;
   platform: ReturnType<typeof createPlatform>;
+  acquirer: ReturnType<typeof createAcquirer>;
+  /** The sandbox's seeded terminals, each with its API key (derived from the KEK, stable across restarts). */
+  terminals: (SeededTerminal & { api_key: string })[];
+  outbox: OutboxWorker;
+  /** Starts the background work of a long-running process: outbox delivery, reversal retries. */
+  startBackground(): void;
   /** Set only on the start that created the operator's admin key: the one time it can be shown. */
   newAdminKey: string | undefined;
   close(): Promise<void>;
 }
+
+/** The sandbox acquirer's identity at the networks (the owner of its API key). */
+const ACQUIRER_OWNER = 'acq_000001';
 
 const INFRA_MIGRATIONS: MigrationSet = { module: 'infra', dir: new URL('../infra/migrations/', import.meta.url) };
 
@@ -81,19 +92,33 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       if (!holder.app) throw new Error('a party called another before start-up finished');
       return holder.app;
     });
-    const traced = (from: string, to: string | ((path: string) => string)): Transport => (options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace, maskIsoHex) : base);
+    const traced = (from: string | ((req: TransportRequest) => string), to: string | ((path: string) => string)): Transport =>
+      options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace, maskIsoHex) : base;
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
     const networkOf = (path: string) => `network:${/^\/network\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
 
     const issuers = createIssuers({ db, cache, kek, ...(options.clock ? { clock: options.clock } : {}) });
     const issuerClients = Object.fromEntries(BRANDS.map((b) => [b, new IssuerClient(traced(`network:${b}`, issuerOf), internalKey(kek, 'network', b))])) as Record<Brand, IssuerClient>;
-    const networks = createNetworks({ db, cache, kek, issuers: issuerClients, ...(options.clock ? { clock: options.clock } : {}) });
+    const networkKeys = Object.fromEntries(BRANDS.map((b) => [b, internalKey(kek, 'network', b)])) as Record<Brand, string>;
+    const brandOfKey = new Map(BRANDS.map((b) => [networkKeys[b], b]));
+    const fromNetwork = (req: TransportRequest) => `network:${brandOfKey.get(req.apiKey ?? '') ?? '?'}`;
+    const networks = createNetworks({
+      db,
+      cache,
+      kek,
+      logger,
+      issuers: issuerClients,
+      issuerIso: { transport: traced(fromNetwork, issuerOf), apiKey: (b: Brand) => networkKeys[b] },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    const acquirerKey = internalKey(kek, 'acquirer', ACQUIRER_OWNER);
+    const acquirer = createAcquirer({ db, cache, apiKeys, network: traced('acquirer', networkOf), networkApiKey: acquirerKey, logger, ...(options.clock ? { clock: options.clock } : {}) });
     // Filled once the platform is registered as token requestor with each network.
     const platformKeys: Partial<Record<Brand, string>> = {};
     const internalAdmin = internalKey(kek, 'admin', 'internal');
     const networkClient = new NetworkClient(traced('platform', networkOf), platformKeys, { adminKey: internalAdmin });
     const platform = createPlatform({ db, cache, kek, networks: networkClient });
-    const parties: PartyModule[] = [platform, networks, issuers, createOps({ apiKeys })];
+    const parties: PartyModule[] = [platform, networks, issuers, acquirer, createOps({ apiKeys })];
 
     await migrate(db, [INFRA_MIGRATIONS, ...parties.flatMap((p) => (p.migrations ? [p.migrations] : []))]);
 
@@ -101,11 +126,29 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     if (config.adminKey) await apiKeys.ensure('admin', 'operator', 'operator (from TESSERA_ADMIN_KEY)', config.adminKey);
     else if ((await apiKeys.count('admin')) === 0) newAdminKey = (await apiKeys.create('admin', 'operator', 'operator (first start)')).secret;
     await apiKeys.ensure('admin', 'internal', 'internal: start-up registrations', internalAdmin);
-    for (const b of BRANDS) await apiKeys.ensure('network', b, `internal: ${b} network → issuers`, internalKey(kek, 'network', b));
+    for (const b of BRANDS) await apiKeys.ensure('network', b, `internal: ${b} network → issuers, platform`, networkKeys[b]);
+    await apiKeys.ensure('acquirer', ACQUIRER_OWNER, 'internal: acquirer → networks', acquirerKey);
 
     await issuers.seed();
     await networks.init();
     await platform.deviceCa.init();
+    const terminalKeys = { coffee: '', transit: '', online: '' };
+    for (const k of Object.keys(terminalKeys) as (keyof typeof terminalKeys)[]) terminalKeys[k] = internalKey(kek, 'terminal', `sandbox:${k}`);
+    const seeded = await acquirer.seed({ terminalKeys });
+    const terminals = seeded.map((t) => ({ ...t, api_key: terminalKeys[t.key as keyof typeof terminalKeys] }));
+
+    // Networks tell the platform (their token requestor) about every authorization on its tokens.
+    const outbox = new OutboxWorker(db, { logger });
+    outbox.on('network.transaction', async (event) => {
+      const payload = event.payload as { brand: Brand };
+      await call(traced(`network:${payload.brand}`, 'platform'), 'platform', {
+        method: 'POST',
+        path: '/platform/v1/network-events/transactions',
+        body: payload,
+        apiKey: networkKeys[payload.brand],
+        idempotencyKey: event.event_id,
+      });
+    });
 
     const app = await buildHttpApp(
       { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash') },
@@ -128,6 +171,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       platformKeys[b] = key;
     }
 
+    const timers: { stop(): Promise<void> }[] = [];
     return {
       app,
       db,
@@ -138,8 +182,21 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       issuers,
       networks,
       platform,
+      acquirer,
+      terminals,
+      outbox,
       newAdminKey,
+      startBackground() {
+        if (timers.length) return;
+        outbox.start();
+        timers.push({ stop: () => outbox.stop() });
+        timers.push(acquirer.startReversalWorker(1000));
+        const sw = setInterval(() => void networks.runPendingReversals().catch(() => 0), 1000);
+        sw.unref();
+        timers.push({ stop: async () => clearInterval(sw) });
+      },
       async close() {
+        for (const t of timers.splice(0)) await t.stop();
         await app.close();
         await cache.close();
         await db.close();

@@ -14,6 +14,7 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
 
   const tessera = await createTessera({ config, logger });
+  tessera.startBackground();
   const address = await tessera.app.listen({ port: config.port, host: config.host });
   const base = config.publicUrl ?? address.replace('0.0.0.0', '127.0.0.1');
   const db = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(config.dataDir, 'pg')}`;
