@@ -35,6 +35,23 @@ export interface ProvisioningInfo {
   provisioning_payload: string | null;
 }
 
+export interface TransactionInfo {
+  id: string;
+  object: 'transaction';
+  card_id: string;
+  device_id: string;
+  network: string;
+  type: string;
+  status: string;
+  amount: number;
+  currency: string;
+  merchant_name: string;
+  response_code: string | null;
+  auth_code: string | null;
+  decline_reason: string | null;
+  occurred_at: string;
+}
+
 export interface SessionInfo {
   id: string;
   token: string;
@@ -112,6 +129,11 @@ export class WalletPlatformClient {
       if (!r.has_more || r.data.length === 0) return all;
       after = `&starting_after=${encodeURIComponent(r.data[r.data.length - 1]!.id)}`;
     }
+  }
+
+  transactions(query: { limit?: number; card_id?: string; starting_after?: string } = {}): Promise<{ data: TransactionInfo[]; has_more: boolean }> {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    return call(this.transport, 'platform', { method: 'GET', path: `/platform/v1/transactions${qs ? `?${qs}` : ''}`, apiKey: this.session });
   }
 
   card(id: string): Promise<CardInfo> {

@@ -108,7 +108,8 @@ export class TransactionService {
           status,
           Math.max(0, Math.trunc(e.amount)),
           currency ?? 'XXX',
-          e.merchant_name.slice(0, 100),
+          // DE43 is name (25) ‖ city (13) ‖ country (2): the history shows the name.
+          (e.merchant_name.length === 40 ? e.merchant_name.slice(0, 25) : e.merchant_name).trim().slice(0, 100) || 'Unknown merchant',
           e.mcc ?? null,
           e.response_code ?? null,
           e.auth_code ?? null,

@@ -34,6 +34,8 @@ export interface TesseraOptions {
   /** Records every message between parties (scenarios' --trace, the console's trace viewer). */
   trace?: TraceSink;
   clock?: () => Date;
+  /** Tests: wraps the transport between two parties (e.g. to delay or drop the issuer's answers). */
+  wrapTransport?: (hop: { from: string; to: string }, transport: Transport) => Transport;
 }
 
 export interface Tessera {
@@ -92,8 +94,10 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       if (!holder.app) throw new Error('a party called another before start-up finished');
       return holder.app;
     });
-    const traced = (from: string | ((req: TransportRequest) => string), to: string | ((path: string) => string)): Transport =>
-      options.trace ? new TracingTransport(base, options.trace, from, to, maskForTrace, maskIsoHex) : base;
+    const traced = (from: string | ((req: TransportRequest) => string), to: string | ((path: string) => string)): Transport => {
+      const inner = options.wrapTransport ? options.wrapTransport({ from: typeof from === 'string' ? from : 'network', to: typeof to === 'string' ? to : to === issuerOf ? 'issuer' : 'network' }, base) : base;
+      return options.trace ? new TracingTransport(inner, options.trace, from, to, maskForTrace, maskIsoHex) : inner;
+    };
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
     const networkOf = (path: string) => `network:${/^\/network\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
 

@@ -3,6 +3,11 @@ import { UsageError } from '../errors.js';
 import { luhnCheck } from '../../protocol/cards/index.js';
 import { openTarget, stepper } from '../../scenario/harness.js';
 import { runProvision, type NetworkName } from '../../scenario/provision.js';
+import { describeAmount, kernelFor, sandboxTerminal, tap, terminalTransport, withChangedAmount } from '../../scenario/tap.js';
+import { SANDBOX_DEFAULT_CARDS } from '../../scenario/cards.js';
+import { AcquirerClient } from '../../acquirer/client.js';
+import { currencyByAlpha, parseAmount, SUPPORTED_CURRENCIES } from '../../protocol/currency.js';
+import { describeMessage } from '../../protocol/iso8583/iso8583.js';
 
 const NETWORKS = ['visa', 'mastercard', 'amex', 'discover'];
 
@@ -30,10 +35,88 @@ function urlOption(v: unknown): string | undefined {
   }
 }
 
+const USAGE = `usage:
+  tessera scenario provision [--network N] [--card NUMBER] [--yellow] [--url URL] [--trace FILE]
+  tessera scenario tap [--network N] [--card NUMBER] [--amount 12.34] [--currency USD] [--url URL] [--trace FILE] [--replay]`;
+
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'provision') return provision(rest);
-  throw new UsageError(`usage: tessera scenario provision [--network N] [--card NUMBER] [--yellow] [--url URL] [--trace FILE]`);
+  if (name === 'tap') return tapScenario(rest);
+  throw new UsageError(USAGE.replace(/\n/g, ' '));
+}
+
+async function tapScenario(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    { network: { type: 'string' }, card: { type: 'string' }, amount: { type: 'string' }, currency: { type: 'string' }, url: { type: 'string' }, trace: { type: 'string' }, replay: { type: 'boolean' } },
+    false,
+  );
+  const network = networkOption(values.network);
+  const card = cardOption(values.card);
+  const url = urlOption(values.url);
+  const currency = currencyByAlpha(values.currency ?? 'USD');
+  if (!currency) throw new UsageError(`--currency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`);
+  const amount = parseAmount(values.amount ?? '12.34', currency);
+  if (amount === undefined || amount <= 0) throw new UsageError(`--amount must be a positive amount with at most ${currency.exponent} decimals`);
+  const log = stepper();
+  const target = await openTarget({ url, traceFile: values.trace });
+  try {
+    log.step(url ? `platform at ${url}` : 'throwaway embedded platform (PGlite in memory, every party in this process)');
+    const device = await runProvision(target.device, { network, card }, log);
+    await device.wallet.setDefaultCard(device.cardId);
+    const terminal = { ...(await sandboxTerminal(target)), currency: currency.alpha };
+    const kernel = kernelFor(terminal);
+    const armed = await device.wallet.preparePayment({ biometric: 'match' });
+    if (!armed.ok) throw new Error('the Secure Enclave refused the verification');
+    log.step(`double-click: Face ID matches; the Secure Element is armed for one contactless payment (consumer-device CVM ${armed.cdcvm ? 'yes' : 'no'})`);
+    log.step(`hold the phone to ${terminal.merchantName}'s reader ${terminal.terminalId}: ${describeAmount(amount, currency.alpha)}`);
+    const r = await tap(target, device, terminal, kernel, amount);
+    if (r.offline) {
+      process.stdout.write(`\nDECLINED at the reader: ${r.offline}\n`);
+      return 1;
+    }
+    const req = describeMessage(r.request!);
+    log.detail(`0100 → acquirer: DE2 ${req.fields['2']}, DE4 ${req.fields['4']}, DE22 ${req.fields['22']}, DE55 ${(r.request!.fields[55] as Uint8Array).length} bytes of chip data`);
+    log.step(`${r.approved ? 'APPROVED' : 'DECLINED'}: DE39 ${r.responseCode} (${r.reason})${r.authCode ? `, auth code ${r.authCode}` : ''}`);
+    if (target.tessera) await target.tessera.outbox.runOnce();
+    const history = await device.client.transactions({ limit: 1 }).catch(() => undefined);
+    const last = history?.data[0];
+    if (last) log.detail(`wallet history: ${last.merchant_name} ${describeAmount(last.amount, last.currency)} ${last.status}`);
+
+    let ok = r.approved;
+    if (values.replay && r.packed) {
+      const acquirer = new AcquirerClient(terminalTransport(target), terminal.apiKey);
+      const again = kernel.interpretResponse(await acquirer.authorize(r.packed));
+      log.step(`replay the very same 0100: DE39 ${again.responseCode} (${again.approved ? 'the stored answer of the first, a retransmission' : again.reason})`);
+      const changed = kernel.interpretResponse(await acquirer.authorize(withChangedAmount(r.packed, amount + 100)));
+      log.step(`replay with only the amount changed (DE4 and 9F02): DE39 ${changed.responseCode} (${changed.reason})`);
+      if (changed.approved) ok = false;
+      const holds = await countHolds(target, device);
+      if (holds === undefined) log.detail('hold count: not visible against --url (the issuer keeps it); the answers above are the check');
+      else {
+        log.step(`issuer: ${holds} active hold${holds === 1 ? '' : 's'} on the card`);
+        if (holds !== 1) ok = false;
+      }
+    }
+    process.stdout.write(`\n${ok ? 'OK' : 'FAILED'}: ${r.approved ? 'approved' : `declined ${r.responseCode}`}${values.replay ? (ok ? '; replays did not approve twice' : '; a replay was approved or the holds are wrong') : ''}${values.trace ? `; trace in ${values.trace}` : ''}\n`);
+    return ok ? 0 : 1;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    process.stdout.write(`\nFAILED: ${code ? `${code}: ` : ''}${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await target.close();
+  }
+}
+
+async function countHolds(target: Awaited<ReturnType<typeof openTarget>>, device: { network: string }): Promise<number | undefined> {
+  if (!target.tessera) return undefined;
+  const pan = (SANDBOX_DEFAULT_CARDS as Record<string, { pan: string }>)[device.network]!.pan;
+  const account = await target.tessera.issuers.service.accountForPan(pan);
+  if (!account) return undefined;
+  const { rows } = await target.tessera.db.query<{ n: number }>("SELECT count(*)::int AS n FROM issuer.holds WHERE card_id = $1 AND status = 'active'", [account.cardId]);
+  return rows[0]!.n;
 }
 
 async function provision(argv: string[]): Promise<number> {
