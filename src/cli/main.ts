@@ -10,7 +10,8 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   tlv: { summary: 'decode BER-TLV', load: () => import('./commands/tlv.js') },
   iso8583: { summary: 'encode and decode ISO 8583 messages', load: () => import('./commands/iso8583.js') },
   emv: { summary: 'EMV keys, ARQC, ARPC and verification', load: () => import('./commands/emv.js') },
-  scenario: { summary: 'run a whole flow with simulated devices (provision)', load: () => import('./commands/scenario.js') },
+  scenario: { summary: 'run a whole flow with simulated devices (provision, tap)', load: () => import('./commands/scenario.js') },
+  bench: { summary: 'measure throughput and latency (tap)', load: () => import('./commands/bench.js') },
 };
 
 function usage(): string {

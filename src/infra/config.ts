@@ -35,6 +35,8 @@ const schema = z.object({
   /** Sets the operator's admin API key instead of generating one on first start. */
   TESSERA_ADMIN_KEY: z.string().regex(/^tsk_admin_[0-9A-Za-z]{32,}$/, 'must look like tsk_admin_<32+ base62>').optional(),
   TESSERA_PUBLIC_URL: z.string().url().optional(),
+  /** Multiplies every rate limit (0 turns them off: load tests and scripted sandboxes). */
+  TESSERA_RATE_LIMIT_FACTOR: z.coerce.number().min(0).max(1000).default(1),
 });
 
 export type Config = Readonly<{
@@ -48,6 +50,7 @@ export type Config = Readonly<{
   kek: string | undefined;
   adminKey: string | undefined;
   publicUrl: string | undefined;
+  rateLimitFactor: number;
 }>;
 
 /**
@@ -79,5 +82,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     kek: c.TESSERA_KEK,
     adminKey: c.TESSERA_ADMIN_KEY,
     publicUrl: c.TESSERA_PUBLIC_URL,
+    rateLimitFactor: c.TESSERA_RATE_LIMIT_FACTOR,
   });
 }

@@ -10,6 +10,7 @@ import { v1_card_verifications_otp } from './routes/v1_card_verifications_otp.js
 import { v1_accounts_get } from './routes/v1_accounts_get.js';
 import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_sandbox_cards_list } from './routes/v1_sandbox_cards_list.js';
+import { v1_sandbox_cards_create } from './routes/v1_sandbox_cards_create.js';
 import { seedSandboxIssuers } from './seed.js';
 import { IssuerService } from './service.js';
 
@@ -30,7 +31,7 @@ export function createIssuers(deps: { db: Database; cache: Cache; kek: KeyEncryp
     name: 'issuer',
     service,
     migrations: { module: 'issuer', dir: new URL('./migrations/', import.meta.url) },
-    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service), v1_iso8583(service), v1_accounts_get(service)],
+    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service), v1_sandbox_cards_create(service), v1_iso8583(service), v1_accounts_get(service)],
     async seed() {
       await seedSandboxIssuers(service);
     },

@@ -12,6 +12,9 @@ export type NetworkName = 'visa' | 'mastercard' | 'amex' | 'discover';
 export interface ProvisionOptions {
   network?: NetworkName | undefined;
   card?: string | undefined;
+  /** With --card: its CVV (the sandbox's well-known cards take 123, 1234 for Amex). */
+  cvv?: string | undefined;
+  exp?: { month: number; year: number } | undefined;
   yellow?: boolean | undefined;
   deviceName?: string;
   deviceKind?: 'phone' | 'watch';
@@ -39,7 +42,7 @@ export interface ProvisionedDevice {
 export async function runProvision(transport: Transport, options: ProvisionOptions, log: { step(t: string): void; detail(t: string): void }): Promise<ProvisionedDevice> {
   const network: NetworkName = options.network ?? (options.card ? ((detectNetwork(options.card) ?? 'visa') as NetworkName) : 'visa');
   const cardInput = options.card
-    ? { ...SANDBOX_DEFAULT_CARDS[network], pan: options.card, cvv: (detectNetwork(options.card) === 'amex' ? '1234' : '123') }
+    ? { ...SANDBOX_DEFAULT_CARDS[network], pan: options.card, cvv: options.cvv ?? (detectNetwork(options.card) === 'amex' ? '1234' : '123'), ...(options.exp ? { expMonth: options.exp.month, expYear: options.exp.year } : {}) }
     : SANDBOX_DEFAULT_CARDS[network];
 
   let client: WalletPlatformClient;

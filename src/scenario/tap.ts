@@ -57,10 +57,11 @@ export interface TapResult {
   offline?: string;
 }
 
-export function kernelFor(terminal: TerminalSetup, options: { cvmLimit?: number } = {}): ContactlessKernel {
+export function kernelFor(terminal: TerminalSetup, options: { cvmLimit?: number; stan?: () => number } = {}): ContactlessKernel {
   const currency = currencyByAlpha(terminal.currency)!;
   // A random first STAN: repeated runs against one terminal in the same second must not collide.
   let stan = 1 + Math.floor(Math.random() * 900_000);
+  const nextStan = options.stan ?? (() => (stan = (stan % 999_999) + 1));
   return new ContactlessKernel({
     terminalId: terminal.terminalId,
     merchantId: terminal.cardAcceptorId,
@@ -72,7 +73,7 @@ export function kernelFor(terminal: TerminalSetup, options: { cvmLimit?: number 
     currencyCode: currency.numeric,
     currencyAlpha: currency.alpha,
     ...(options.cvmLimit !== undefined ? { cvmLimit: options.cvmLimit } : {}),
-    stan: () => (stan = (stan % 999_999) + 1),
+    stan: nextStan,
   });
 }
 

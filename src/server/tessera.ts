@@ -84,9 +84,11 @@ function internalKey(kek: KeyEncryptionKeys, role: Role, owner: string): string 
 export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const { config, logger } = options;
   const db = options.db ?? (await openDatabase(config, { inMemory: options.inMemory ?? false }));
-  const cache = options.cache ?? (await openCache(config.redisUrl, { logger, ...(options.cacheKeyPrefix ? { keyPrefix: options.cacheKeyPrefix } : {}) }));
+  const kek = options.kek ?? KeyEncryptionKeys.load({ kek: config.kek, dataDir: config.dataDir, inMemory: options.inMemory ?? false });
+  // One Redis may serve several deployments (or a test run after a reset): keys are namespaced by the
+  // deployment's KEK id, so no deployment ever reads another's cached lookups.
+  const cache = options.cache ?? (await openCache(config.redisUrl, { logger, keyPrefix: options.cacheKeyPrefix ?? `tessera:${kek.currentId.slice(4, 12)}:` }));
   try {
-    const kek = options.kek ?? KeyEncryptionKeys.load({ kek: config.kek, dataDir: config.dataDir, inMemory: options.inMemory ?? false });
     const apiKeys = new ApiKeys(db, cache);
     // Parties are wired before the one Fastify instance exists; calls resolve it when they happen.
     const holder: { app?: FastifyInstance } = {};
@@ -155,7 +157,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     });
 
     const app = await buildHttpApp(
-      { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash') },
+      { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash'), rateLimitFactor: config.rateLimitFactor },
       [health(db, cache, VERSION), ...parties.flatMap((p) => p.routes)],
       {
         title: 'Tessera',

@@ -55,12 +55,17 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 }
 
 /** Shared retry loop for both drivers. */
+/** Serialization failures and deadlocks retried so far in this process (health and benchmarks report it). */
+export const retryStats = { retried: 0, exhausted: 0 };
+
 export async function withRetry<T>(attempt: () => Promise<T>, retries: number): Promise<T> {
   for (let i = 0; ; i++) {
     try {
       return await attempt();
     } catch (err) {
       if (!isRetryable(err)) throw err;
+      retryStats.retried++;
+      if (i >= retries) retryStats.exhausted++;
       if (i >= retries) throw new AppError('busy_retry');
       // Exponential backoff with full jitter, capped: spreads out the transactions that collided.
       await sleep(Math.random() * Math.min(100, 2 ** i * 2));

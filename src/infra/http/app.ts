@@ -22,6 +22,8 @@ export interface HttpDeps {
   sessions?: SessionResolver;
   /** Key for the idempotency request fingerprint (derived from the KEK); random per process if absent. */
   requestHashKey?: Uint8Array;
+  /** Multiplies every rate limit; 0 turns them off. */
+  rateLimitFactor?: number;
 }
 
 export interface HttpOptions {
@@ -161,7 +163,7 @@ function registerRoute(app: FastifyInstance, deps: HttpDeps, spec: RouteSpec): v
     },
     // Before validation, so requests that fail validation count against the limit too.
     preValidation: async (req) => {
-      if (spec.rateLimits) await enforceRateLimits(deps.cache, spec.operationId, spec.rateLimits, { ip: req.ip, principal: req.principal, body: req.body, params: req.params });
+      if (spec.rateLimits) await enforceRateLimits(deps.cache, spec.operationId, spec.rateLimits, { ip: req.ip, principal: req.principal, body: req.body, params: req.params }, deps.rateLimitFactor ?? 1);
     },
     handler: async (req, reply) => {
       if (needsAuth && !req.principal) throw new AppError('authentication_required');

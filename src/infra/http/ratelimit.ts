@@ -8,7 +8,9 @@ export async function enforceRateLimits(
   operationId: string,
   rules: readonly RateLimitRule[],
   ctx: { ip: string; principal: Principal | null; body: unknown; params: unknown },
+  factor = 1,
 ): Promise<void> {
+  if (factor === 0) return;
   for (const rule of rules) {
     let subject: string | undefined;
     if (rule.by === 'ip') subject = ctx.ip;
@@ -16,7 +18,7 @@ export async function enforceRateLimits(
     else subject = rule.by(ctx);
     if (subject === undefined) continue;
     const { count, ttlMs } = await cache.incr(`rl:${operationId}:${rule.name}:${subject}`, rule.windowSeconds);
-    if (count > rule.max) {
+    if (count > rule.max * factor) {
       throw new AppError('rate_limited', { headers: { 'Retry-After': String(Math.max(1, Math.ceil(ttlMs / 1000))) } });
     }
   }
