@@ -156,10 +156,10 @@ export class AuthorizationEngine {
    * transaction runs again and finds its record. A transaction that still cannot serialize is answered
    * 96 (nothing was written; the same message may be sent again).
    */
-  async #run(fn: (tx: Sql) => Promise<Decision>): Promise<Decision> {
+  async #run(fn: (tx: Sql, afterConflict: boolean) => Promise<Decision>): Promise<Decision> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.tx(fn, { retries: DECISION_RETRIES });
+        return await this.db.tx((tx) => fn(tx, attempt > 0), { retries: DECISION_RETRIES });
       } catch (err) {
         if (isUniqueViolation(err) && attempt < 5) continue;
         if (err instanceof AppError && err.code === 'busy_retry') return notRecorded('96', 'busy');
@@ -194,12 +194,21 @@ export class AuthorizationEngine {
       token: tokenContext(msg),
     };
     const now = this.clock();
-    return this.#run((tx) => this.#decide(tx, issuerId, caller, req, now));
+    // A retransmission is answered from its record without opening a serializable transaction. The
+    // lookup stays out of the decision's read set on purpose: keys are close together (STAN, DE7), so
+    // under SSI every concurrent decision would hold a predicate lock on the same index page and they
+    // would keep failing each other. The unique constraint is the guard: a twin that commits first
+    // makes this insert fail, and the re-run below then finds and replays its record.
+    const known = await repo.authorizationByKey(this.db, issuerId, req.key);
+    if (known) return replayOf(known, req);
+    return this.#run((tx, afterConflict) => this.#decide(tx, issuerId, caller, req, now, afterConflict));
   }
 
-  async #decide(tx: Sql, issuerId: string, caller: Caller, req: Request0100, now: Date): Promise<Decision> {
-    const existing = await repo.authorizationByKey(tx, issuerId, req.key);
-    if (existing) return replayOf(existing, req);
+  async #decide(tx: Sql, issuerId: string, caller: Caller, req: Request0100, now: Date, afterConflict = false): Promise<Decision> {
+    if (afterConflict) {
+      const existing = await repo.authorizationByKey(tx, issuerId, req.key);
+      if (existing) return replayOf(existing, req);
+    }
 
     const card = req.fingerprint ? await repo.cardForAuthorization(tx, issuerId, req.fingerprint) : undefined;
     if (card && caller.network && card.network !== caller.network) return notRecorded('14', 'other_brand');
@@ -226,11 +235,11 @@ export class AuthorizationEngine {
     const cdcvm = req.de55 ? cdcvmPerformed(card.network, req.de55) : null;
     if (req.amount <= 0n) return record('13', 'invalid_amount', cdcvm);
     if (req.amount > AUTHORIZATION_LIMITS.singleAmount[card.product]) return record('61', 'amount_limit', cdcvm);
-    const since = new Date(now.getTime() - AUTHORIZATION_LIMITS.velocityWindowMs);
-    if ((await repo.approvalsSince(tx, card.id, since)) >= AUTHORIZATION_LIMITS.velocityMaxApprovals) return record('61', 'velocity_limit', cdcvm);
+    const windowOpen = card.velocity_window_start !== null && new Date(card.velocity_window_start).getTime() > now.getTime() - AUTHORIZATION_LIMITS.velocityWindowMs;
+    if (windowOpen && card.velocity_count >= AUTHORIZATION_LIMITS.velocityMaxApprovals) return record('61', 'velocity_limit', cdcvm);
     if (isContactless(req.posEntryMode ?? undefined) && req.amount > AUTHORIZATION_LIMITS.contactlessCvmLimit && cdcvm !== true) return record('55', 'cvm_required', cdcvm);
 
-    const available = card.posted_balance + card.credit_limit - (await repo.activeHoldsTotal(tx, card.account_id));
+    const available = card.posted_balance + card.credit_limit - card.held;
     if (req.amount > available) return record('51', 'insufficient_funds', cdcvm);
     return record('00', 'approved', cdcvm);
   }
@@ -264,6 +273,8 @@ export class AuthorizationEngine {
     if (approved && card && approval) {
       holdId = newId('hold', now.getTime());
       await repo.insertHold(tx, { id: holdId, issuerId, authorizationId: id, accountId: card.account_id, cardId: card.id, amount: req.amount, currency: card.currency, authCode: approval, txnKey: req.key, at: now });
+      await repo.adjustHeld(tx, card.account_id, req.amount);
+      await repo.countApproval(tx, card.id, now, AUTHORIZATION_LIMITS.velocityWindowMs);
       await repo.insertPosting(tx, {
         issuerId,
         transactionId: id,
@@ -347,6 +358,7 @@ export class AuthorizationEngine {
         await insert('nothing_held');
         return { code: '00', reason: 'nothing_held', replay: false, recorded: true, reversalId, authorizationId: original.id };
       }
+      await repo.adjustHeld(tx, hold.account_id, -hold.amount);
       await insert('released');
       await repo.insertPosting(tx, {
         issuerId,

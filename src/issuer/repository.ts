@@ -338,6 +338,10 @@ export interface AuthorizationCardRow {
   currency: string;
   posted_balance: bigint;
   credit_limit: bigint;
+  /** Sum of the account's active holds, kept on the account row. */
+  held: bigint;
+  velocity_window_start: Date | null;
+  velocity_count: number;
 }
 
 export interface HoldRow {
@@ -379,16 +383,33 @@ export const authorizationRepo = {
   },
 
   async cardForAuthorization(sql: Sql, issuerId: string, fingerprint: Buffer): Promise<AuthorizationCardRow | undefined> {
-    const { rows } = await sql.query<AuthorizationCardRow & { posted_balance: string; credit_limit: string }>(
+    const { rows } = await sql.query<AuthorizationCardRow & { posted_balance: string; credit_limit: string; held: string }>(
       `SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
-              a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit
+              c.velocity_window_start, c.velocity_count,
+              a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit, a.held::text AS held
          FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
         WHERE c.pan_fingerprint = $1 AND a.issuer_id = $2`,
       [fingerprint, issuerId],
     );
     const r = rows[0];
     if (!r) return undefined;
-    return { ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year), posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit) };
+    return { ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year), posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit), held: BigInt(r.held), velocity_count: Number(r.velocity_count) };
+  },
+
+  /** Moves the account's running total of active holds (a hold placed: +amount; released: -amount). */
+  async adjustHeld(sql: Sql, accountId: string, delta: bigint): Promise<void> {
+    await sql.query('UPDATE issuer.accounts SET held = held + $2 WHERE id = $1', [accountId, delta.toString()]);
+  },
+
+  /** Counts one approval in the card's velocity window, starting a new window when the last one is over. */
+  async countApproval(sql: Sql, cardId: string, now: Date, windowMs: number): Promise<void> {
+    await sql.query(
+      `UPDATE issuer.cards SET
+         velocity_count = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $2 THEN 1 ELSE velocity_count + 1 END,
+         velocity_window_start = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $2 THEN $3 ELSE velocity_window_start END
+       WHERE id = $1`,
+      [cardId, new Date(now.getTime() - windowMs), now],
+    );
   },
 
   async activeHoldsTotal(sql: Sql, accountId: string): Promise<bigint> {
@@ -542,6 +563,15 @@ export const authorizationRepo = {
   },
 
   /** Accounts whose ledger (minus their entries) differs from their active holds. */
+  /** Accounts whose running `held` total is not the sum of their active holds. */
+  async heldTotalMismatches(sql: Sql): Promise<number> {
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM issuer.accounts a
+        WHERE a.held <> coalesce((SELECT sum(h.amount) FROM issuer.holds h WHERE h.account_id = a.id AND h.status = 'active'), 0)`,
+    );
+    return rows[0]?.n ?? 0;
+  },
+
   async ledgerHoldMismatches(sql: Sql): Promise<{ account_id: string; ledger_held: bigint; active_holds: bigint }[]> {
     const { rows } = await sql.query<{ account_id: string; ledger_held: string; active_holds: string }>(
       `WITH ledger AS (

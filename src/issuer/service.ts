@@ -202,6 +202,8 @@ export interface InvariantReport {
   unbalanced_transactions: { transaction_id: string; total: string }[];
   /** Cards whose active holds differ from their approved, not reversed (not captured) authorizations. */
   hold_mismatches: { card_id: string; active_holds: number; active_amount: string; open_approvals: number; open_amount: string }[];
+  /** Accounts whose running `held` total differs from the sum of their active holds. */
+  held_total_mismatches: number;
   /** Accounts whose ledger entries do not add up to their active holds. */
   ledger_hold_mismatches: { account_id: string; ledger_held: string; active_holds: string }[];
 }
@@ -408,8 +410,11 @@ export class IssuerService {
         const unbalanced = await authorizationRepo.unbalancedTransactions(tx);
         const holds = await authorizationRepo.holdMismatches(tx);
         const ledgerHolds = await authorizationRepo.ledgerHoldMismatches(tx);
+        // The account row's running total agrees with its active holds.
+        const heldMismatches = await authorizationRepo.heldTotalMismatches(tx);
         return {
-          ok: total === 0n && unbalanced.length === 0 && holds.length === 0 && ledgerHolds.length === 0,
+          ok: total === 0n && unbalanced.length === 0 && holds.length === 0 && ledgerHolds.length === 0 && heldMismatches === 0,
+          held_total_mismatches: heldMismatches,
           ledger_total: total.toString(),
           unbalanced_transactions: unbalanced.map((u) => ({ transaction_id: u.transaction_id, total: u.total.toString() })),
           hold_mismatches: holds.map((h) => ({ card_id: h.card_id, active_holds: h.active_holds, active_amount: h.active_amount.toString(), open_approvals: h.open_approvals, open_amount: h.open_amount.toString() })),
