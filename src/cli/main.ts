@@ -12,6 +12,7 @@ const commands: Record<string, { summary: string; load: () => Promise<{ run: Com
   emv: { summary: 'EMV keys, ARQC, ARPC and verification', load: () => import('./commands/emv.js') },
   scenario: { summary: 'run a whole flow with simulated devices (provision, tap)', load: () => import('./commands/scenario.js') },
   bench: { summary: 'measure throughput and latency (tap)', load: () => import('./commands/bench.js') },
+  applepay: { summary: 'decrypt and verify Apple Pay payment tokens', load: () => import('./commands/applepay.js') },
 };
 
 function usage(): string {
