@@ -81,13 +81,19 @@ export class OutboxWorker {
 
   /** One delivery round; returns how many events were delivered. */
   async runOnce(): Promise<number> {
+    if (this.#handlers.size === 0) return 0;
+    // Only topics this worker handles: events nobody consumes must not fill every batch.
+    const patterns = [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
+    // Due events in id order, so an object's older event is delivered before its newer ones in the same
+    // round; an object whose older event is backing off after a failure waits for it.
     const { rows } = await this.db.query<OutboxEvent>(
       `SELECT o.id, o.event_id, o.topic, o.aggregate_id, o.payload, o.attempts, o.created_at
          FROM infra.outbox o
-        WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now()
-          AND NOT EXISTS (SELECT 1 FROM infra.outbox e WHERE e.aggregate_id = o.aggregate_id AND e.delivered_at IS NULL AND e.id < o.id AND e.topic = o.topic)
+        WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now() AND o.topic LIKE ANY($2::text[])
+          AND NOT EXISTS (SELECT 1 FROM infra.outbox e WHERE e.aggregate_id = o.aggregate_id AND e.topic = o.topic
+                           AND e.delivered_at IS NULL AND e.id < o.id AND e.next_attempt_at > now())
         ORDER BY o.id LIMIT $1`,
-      [this.options.batchSize ?? 100],
+      [this.options.batchSize ?? 100, patterns],
     );
     let delivered = 0;
     const blocked = new Set<string>();
