@@ -27,6 +27,7 @@ import {
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
 import { acquirerRepo as repo, type AuthorizationRow, type Completion, type ReversalReason, type TerminalContext } from './repository.js';
 import { brandForPan, isWellFormedPan } from './routing.js';
+import { enqueueTransactionEvent, type TransactionEventData } from './webhooks.js';
 
 export interface AcquirerSettings {
   /** DE 32: the acquirer's institution id (n..11). */
@@ -101,6 +102,23 @@ export class AuthorizationSwitch {
     if (text(msg, 41) !== terminal.terminal_id || text(msg, 42) !== terminal.card_acceptor_id) throw new AppError('terminal_mismatch');
     if (terminal.status !== 'active' || terminal.merchant_status !== 'active') throw new AppError('terminal_inactive');
     return msg.mti === '0100' ? this.authorize(terminal, msg, raw, started) : this.reverse(terminal, msg);
+  }
+
+  /** What the merchant's webhook event says about an authorization answered now. */
+  #eventData(terminal: TerminalContext, msg: IsoMessage, id: string, brand: Network | null, c: Completion, createdAt: Date = c.completedAt): TransactionEventData {
+    return {
+      id,
+      merchantId: terminal.merchant_id,
+      terminalId: terminal.id,
+      brand,
+      tokenMasked: maskedToken(text(msg, 2)!),
+      amount: Number(text(msg, 4)),
+      currency: text(msg, 49)!,
+      status: c.status,
+      responseCode: c.responseCode,
+      authCode: c.authCode,
+      createdAt,
+    };
   }
 
   // ---- 0100 ----
@@ -180,7 +198,10 @@ export class AuthorizationSwitch {
             if (!row) throw new Error('authorization missing after a conflicting insert');
             return { kind: 'existing', row };
           }
-          if (response) return { kind: 'final', response };
+          if (response) {
+            await enqueueTransactionEvent(tx, this.#eventData(terminal, msg, id, null, final!, now), now);
+            return { kind: 'final', response };
+          }
           return { kind: 'new', id, brand: brand!, forward, networkStan };
         });
         if (admission.kind === 'final') this.log.info({ authorization_id: id, terminal: terminal.id, response_code: '14', iso: logView(forward) }, 'authorization: no network for this number');
@@ -226,6 +247,7 @@ export class AuthorizationSwitch {
     const won = await this.db.tx(async (tx) => {
       const ok = await repo.completeAuthorization(tx, a.id, completion);
       if (ok && reversal) await this.recordReversal(tx, { id: a.id, brand: a.brand, forwarded: packForStorage(a.forward), network_stan: a.networkStan, network_transmitted: text(a.forward, 7)! }, reversal);
+      if (ok) await enqueueTransactionEvent(tx, this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt);
       return ok;
     });
     const logged = { authorization_id: a.id, terminal: terminal.id, brand: a.brand, outcome: outcome.kind, response_code: completion.responseCode, status: completion.status, latency_ms: completion.latencyMs, iso: logView(a.forward) };
@@ -292,6 +314,10 @@ export class AuthorizationSwitch {
       const latencyMs = Math.max(0, now.getTime() - new Date(row.created_at).getTime());
       const ok = await repo.completeAuthorization(tx, row.id, { status: 'timed_out', responseCode: '91', authCode: null, response, latencyMs, completedAt: now });
       if (ok && row.brand) await this.recordReversal(tx, row, 'network_timeout');
+      if (ok) {
+        const data = { id: row.id, merchantId: row.merchant_id, terminalId: row.terminal_id, brand: row.brand, tokenMasked: row.token_masked, amount: Number(row.amount), currency: row.currency };
+        await enqueueTransactionEvent(tx, { ...data, status: 'timed_out', responseCode: '91', authCode: null, createdAt: new Date(row.created_at) }, now);
+      }
     });
     return (await repo.responseOf(this.db, row.id))!;
   }

@@ -1,6 +1,8 @@
 import type { Cache } from '../infra/cache/index.js';
 import type { Database } from '../infra/db/database.js';
+import { randomBytes } from 'node:crypto';
 import type { ApiKeys } from '../infra/http/auth.js';
+import { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import { createLogger, type Logger } from '../infra/logger.js';
 import type { Transport } from '../infra/transport.js';
 import type { Network } from '../protocol/cards/index.js';
@@ -17,6 +19,8 @@ import { v1_merchants_list } from './routes/v1_merchants_list.js';
 import { v1_settlement_get } from './routes/v1_settlement_get.js';
 import { v1_terminals_create } from './routes/v1_terminals_create.js';
 import { v1_terminals_list } from './routes/v1_terminals_list.js';
+import { v1_webhook_endpoints_create, v1_webhook_endpoints_list } from './routes/v1_webhook_endpoints.js';
+import { WebhookService, type WebhookOptions } from './webhooks.js';
 import { seedSandboxAcquirer, type SeededTerminal, type SeedOptions } from './seed.js';
 import { AcquirerService } from './service.js';
 
@@ -25,6 +29,7 @@ export { brandForPan } from './routing.js';
 export { SANDBOX_ACQUIRER, seedSandboxAcquirer, type SeededTerminal, type SeedOptions, type SandboxTerminalKey } from './seed.js';
 export { AcquirerService } from './service.js';
 export type { AcquirerSettings } from './authorizations.js';
+export { WEBHOOK_TOPIC, WebhookService } from './webhooks.js';
 
 export const DEFAULT_ACQUIRER_ID = '000001';
 export const DEFAULT_TIMEOUT_MS = 2000;
@@ -44,11 +49,16 @@ export interface AcquirerDeps {
   acquirerId?: string;
   reversal?: Partial<AcquirerSettings['reversal']>;
   logger?: Logger;
+  /** Wraps merchants' webhook signing secrets; a random in-memory one when absent (secrets then last one process). */
+  kek?: KeyEncryptionKeys;
+  webhooks?: Omit<WebhookOptions, 'clock' | 'logger'>;
 }
 
 export interface Acquirer extends PartyModule {
   service: AcquirerService;
   settings: AcquirerSettings;
+  /** Merchant webhooks: register `webhooks.deliver` as the outbox handler of WEBHOOK_TOPIC. */
+  webhooks: WebhookService;
   /** Creates the sandbox merchants and terminals (idempotent); secrets of keys it created, once. */
   seed(options?: SeedOptions): Promise<SeededTerminal[]>;
   /** One pass of the reversal worker (call on a timer): the number of reversals acknowledged. */
@@ -78,10 +88,12 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
   const switcher = new AuthorizationSwitch(deps.db, link, settings, clock, log);
   const worker = new ReversalWorker(deps.db, link, switcher, settings, clock, log);
   const service = new AcquirerService(deps.db, deps.apiKeys, switcher, worker, acquirerId, clock);
+  const webhooks = new WebhookService(deps.db, deps.kek ?? new KeyEncryptionKeys(randomBytes(32)), { ...deps.webhooks, clock, logger: log });
   return {
     name: 'acquirer',
     service,
     settings,
+    webhooks,
     migrations: { module: 'acquirer', dir: new URL('./migrations/', import.meta.url) },
     routes: [
       v1_authorizations_create(service),
@@ -92,6 +104,8 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
       v1_terminals_create(service),
       v1_terminals_list(service),
       v1_settlement_get(service),
+      v1_webhook_endpoints_create(webhooks),
+      v1_webhook_endpoints_list(webhooks),
     ],
     seed: (options) => seedSandboxAcquirer(service, options),
     runPendingReversals: () => service.runPendingReversals(),

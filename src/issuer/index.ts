@@ -11,12 +11,15 @@ import { v1_accounts_get } from './routes/v1_accounts_get.js';
 import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_sandbox_cards_list } from './routes/v1_sandbox_cards_list.js';
 import { v1_sandbox_cards_create } from './routes/v1_sandbox_cards_create.js';
+import { IssuerCardLifecycle, type IssuerNetworkLink } from './card-lifecycle.js';
+import { v1_cards_lifecycle } from './routes/v1_cards_lifecycle.js';
 import { seedSandboxIssuers } from './seed.js';
 import { IssuerService } from './service.js';
 
 export { IssuerClient } from './client.js';
 export { issuerIdForPan, SANDBOX_CARDS, SANDBOX_ISSUERS } from './sandbox-cards.js';
 export { seedSandboxIssuers } from './seed.js';
+export { IssuerCardLifecycle, type IssuerNetworkLink, type CardLifecycleView } from './card-lifecycle.js';
 export { IssuerService, type AccountBalance, type InvariantReport } from './service.js';
 export { AUTHORIZATION_TOPIC, type MessageOutcome } from './authorizations.js';
 export { AUTHORIZATION_LIMITS, cdcvmPerformed, keyOfOriginal, keyOfRequest } from './authorization-rules.js';
@@ -25,13 +28,22 @@ export { AUTHORIZATION_LIMITS, cdcvmPerformed, keyOfOriginal, keyOfRequest } fro
  * The issuing banks: several issuers in one module, each under /issuer/<issuer id>/v1. Call seed()
  * after the migrations at every start: it creates the sandbox issuers and test cards when missing.
  */
-export function createIssuers(deps: { db: Database; cache: Cache; kek: KeyEncryptionKeys; clock?: () => Date }): PartyModule & { service: IssuerService; seed(): Promise<void> } {
+export function createIssuers(deps: {
+  db: Database;
+  cache: Cache;
+  kek: KeyEncryptionKeys;
+  clock?: () => Date;
+  /** How the issuers tell the networks about reissued, closed, blocked cards (each with its own issuer key). */
+  networks?: IssuerNetworkLink;
+}): PartyModule & { service: IssuerService; cards: IssuerCardLifecycle; seed(): Promise<void> } {
   const service = new IssuerService(deps.db, deps.kek, deps.clock);
+  const cards = new IssuerCardLifecycle(deps.db, service.cipher, service.hsm, deps.networks);
   return {
     name: 'issuer',
     service,
+    cards,
     migrations: { module: 'issuer', dir: new URL('./migrations/', import.meta.url) },
-    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service), v1_sandbox_cards_create(service), v1_iso8583(service), v1_accounts_get(service)],
+    routes: [v1_card_verifications_create(service), v1_card_verifications_otp(service), v1_card_verifications_confirm(service), v1_card_verifications_messages(service), v1_sandbox_cards_list(service), v1_sandbox_cards_create(service), v1_iso8583(service), v1_accounts_get(service), ...v1_cards_lifecycle(cards)],
     async seed() {
       await seedSandboxIssuers(service);
     },

@@ -193,6 +193,26 @@ export const issuerRepo = {
     return rows[0] ? normaliseCard(rows[0]) : undefined;
   },
 
+  async cardPanEncrypted(sql: Sql, id: string): Promise<Buffer | undefined> {
+    const { rows } = await sql.query<{ pan_encrypted: Buffer }>('SELECT pan_encrypted FROM issuer.cards WHERE id = $1', [id]);
+    return rows[0] ? Buffer.from(rows[0].pan_encrypted) : undefined;
+  },
+
+  /** A reissue: the card keeps its id, account and PAR seed; number (encrypted + fingerprint) and expiry change. */
+  async reissueCard(sql: Sql, id: string, r: { panEncrypted: Buffer; panFingerprint: Buffer; last4: string; expMonth: number; expYear: number }): Promise<void> {
+    await sql.query(
+      `UPDATE issuer.cards SET pan_encrypted = $2, pan_fingerprint = $3, last4 = $4, exp_month = $5, exp_year = $6, reissued_at = now(),
+              status = CASE WHEN status = 'expired' THEN 'active' ELSE status END
+        WHERE id = $1`,
+      [id, r.panEncrypted, r.panFingerprint, r.last4, r.expMonth, r.expYear],
+    );
+  },
+
+  async setCardStatusFrom(sql: Sql, id: string, from: CardStatus[], to: CardStatus): Promise<boolean> {
+    const { rowCount } = await sql.query('UPDATE issuer.cards SET status = $3, status_changed_at = now() WHERE id = $1 AND status = ANY($2::text[])', [id, from, to]);
+    return rowCount === 1;
+  },
+
   async setCardStatus(sql: Sql, id: string, status: CardStatus): Promise<void> {
     await sql.query('UPDATE issuer.cards SET status = $2 WHERE id = $1', [id, status]);
   },

@@ -3,6 +3,7 @@ import { call, PartyError, type Transport } from '../infra/transport.js';
 import type { Brand } from './brands.js';
 import type { PublicEncryptionKey } from './encryption-keys.js';
 import type { IssuerMessage } from './issuers.js';
+import type { LifecycleAction, TokenLifecycleView } from './lifecycle.js';
 import type { CreateTokenInput, ProvisioningResult, TokenView } from './service.js';
 
 /**
@@ -96,5 +97,16 @@ export class NetworkClient {
 
   getToken(brand: Brand, tokenRef: string): Promise<TokenView> {
     return call(this.transport, `network:${brand}`, { method: 'GET', path: this.#path(brand, `/tokens/${encodeURIComponent(tokenRef)}`), apiKey: this.#key(brand) });
+  }
+
+  /** POST /tokens/:token_ref/suspend|resume|delete (flow 4): 409 token_transition_forbidden when not allowed. */
+  changeTokenStatus(brand: Brand, tokenRef: string, action: LifecycleAction, reason: string, idempotencyKey?: string): Promise<TokenLifecycleView> {
+    return call(this.transport, `network:${brand}`, {
+      method: 'POST',
+      path: this.#path(brand, `/tokens/${encodeURIComponent(tokenRef)}/${action}`),
+      apiKey: this.#key(brand),
+      body: { reason },
+      ...(idempotencyKey ? { idempotencyKey } : {}),
+    });
   }
 }

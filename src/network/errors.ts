@@ -14,6 +14,11 @@ export const NETWORK_ERRORS = {
     400,
     "The device's Secure Element certificate is not valid: not issued by the token requestor's device CA, outside its validity, or not a P-256 key for this device.",
   ),
+  token_transition_forbidden: errorEntry(
+    'invalid_request_error',
+    409,
+    "This change of the token's status is not allowed: a deleted token is final, only an active token can be suspended, and a suspended token is resumed only by the party that suspended it or by the issuer.",
+  ),
   // Shared with the acquirer's and issuers' ISO 8583 endpoints (same meaning): whoever is imported first registers it.
   iso8583_invalid: errorEntry('invalid_request_error', 400, 'The body is not an ISO 8583 message of the profile in docs/authorization.md.'),
 } as const;

@@ -10,6 +10,10 @@ import './errors.js';
 import { Hsm } from './hsm.js';
 import type { IssuerIso } from './issuer-link.js';
 import { sandboxIssuerDirectory, type IssuerDirectory, type IssuerGateway } from './issuers.js';
+import { TokenLifecycle } from './lifecycle.js';
+import { v1_card_lifecycle } from './routes/v1_card_lifecycle.js';
+import { v1_pan_updates } from './routes/v1_pan_updates.js';
+import { v1_tokens_lifecycle } from './routes/v1_tokens_lifecycle.js';
 import { v1_encryption_key_get } from './routes/v1_encryption_key_get.js';
 import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_token_requestors_create } from './routes/v1_token_requestors_create.js';
@@ -28,6 +32,7 @@ export { EncryptionKeys, type PublicEncryptionKey } from './encryption-keys.js';
 export type { CardVerification, CardVerificationRequest, IssuerDirectory, IssuerGateway, IssuerMessage, VerificationMethod } from './issuers.js';
 export { NetworkService, type CreateTokenInput, type ProvisioningPayload, type ProvisioningResult, type TokenView } from './service.js';
 export { NetworkClient } from './client.js';
+export { TokenLifecycle, TOKEN_EVENT_TOPIC, planTransition, type LifecycleAction, type TokenEvent, type TokenLifecycleView } from './lifecycle.js';
 export { NetworkSwitch, DEFAULT_SWITCH_SETTINGS, type SwitchSettings } from './switch.js';
 export { TokenDirectory, TOKEN_CACHE_TTL_SECONDS, type SwitchToken } from './token-directory.js';
 export type { IssuerIso, IssuerOutcome } from './issuer-link.js';
@@ -59,6 +64,8 @@ export interface NetworkDeps {
 
 export type Networks = PartyModule & {
   service: NetworkService;
+  /** Suspend, resume, delete, card events and PAN updates (flow 4). */
+  lifecycle: TokenLifecycle;
   /** The authorization switch (POST /network/:brand/v1/iso8583). */
   switch: NetworkSwitch;
   tokens: TokenDirectory;
@@ -87,6 +94,7 @@ export function createNetworks(deps: NetworkDeps): Networks {
   const directory = deps.directory ?? sandboxIssuerDirectory;
   const tokens = new TokenDirectory(deps.db, deps.cache, vault, logger);
   const service = new NetworkService({ db: deps.db, hsm, keys, vault, issuers: deps.issuers, directory, clock, tokens });
+  const lifecycle = new TokenLifecycle({ db: deps.db, vault, directory, clock, tokens });
   const settings: SwitchSettings = {
     ...DEFAULT_SWITCH_SETTINGS,
     ...deps.switch,
@@ -96,6 +104,7 @@ export function createNetworks(deps: NetworkDeps): Networks {
   return {
     name: 'network',
     service,
+    lifecycle,
     switch: sw,
     tokens,
     runPendingReversals: () => sw.runPendingReversals(),
@@ -112,6 +121,9 @@ export function createNetworks(deps: NetworkDeps): Networks {
       v1_verifications_confirm(service),
       v1_verifications_sandbox_messages(service),
       v1_iso8583(sw),
+      ...v1_tokens_lifecycle(lifecycle),
+      v1_card_lifecycle(lifecycle),
+      v1_pan_updates(lifecycle),
     ],
     async init() {
       for (const brand of BRANDS) {

@@ -214,6 +214,58 @@ export const networkRepo = {
     return rows[0];
   },
 
+  /** The live (non-deleted) tokens of a card (by the vault's keyed fingerprint of its number) at one network, locked when asked. */
+  async liveTokensOfCard(sql: Sql, brand: Brand, panFingerprint: Buffer, forUpdate = false): Promise<TokenRow[]> {
+    const { rows } = await sql.query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM network.tokens WHERE pan_fingerprint = $1 AND brand = $2 AND status <> 'deleted' ORDER BY token_ref${forUpdate ? ' FOR UPDATE' : ''}`,
+      [panFingerprint, brand],
+    );
+    return rows;
+  },
+
+  async lifecycleOf(sql: Sql, tokenRef: string): Promise<{ suspended_by: 'platform' | 'issuer' | null; status_reason: string | null } | undefined> {
+    const { rows } = await sql.query<{ suspended_by: 'platform' | 'issuer' | null; status_reason: string | null }>(
+      'SELECT suspended_by, status_reason FROM network.tokens WHERE token_ref = $1',
+      [tokenRef],
+    );
+    return rows[0];
+  },
+
+  /** A lifecycle status change (the trigger tokens_status_transition guards it again). */
+  async setLifecycleStatus(
+    sql: Sql,
+    tokenRef: string,
+    c: { from: TokenStatus; to: TokenStatus; suspendedBy: 'platform' | 'issuer' | null; reason: string; resume: boolean },
+  ): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE network.tokens SET status = $3, suspended_by = $4, status_reason = $5, status_changed_at = now(), updated_at = now(),
+              resumed_at = CASE WHEN $6::boolean THEN clock_timestamp() ELSE resumed_at END
+        WHERE token_ref = $1 AND status = $2`,
+      [tokenRef, c.from, c.to, c.suspendedBy, c.reason, c.resume],
+    );
+    return rowCount === 1;
+  },
+
+  /** The issuer reissued the card: the token now stands for the new number and expiry (the token itself does not change). */
+  async remapPan(sql: Sql, tokenRef: string, u: { panEncrypted: Buffer; panFingerprint: Buffer; cardLast4: string; cardExpMonth: number; cardExpYear: number }): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `UPDATE network.tokens SET pan_encrypted = $2, pan_fingerprint = $3, card_last4 = $4, card_exp_month = $5, card_exp_year = $6,
+              pan_updated_at = now(), updated_at = now()
+        WHERE token_ref = $1 AND status <> 'deleted'`,
+      [tokenRef, u.panEncrypted, u.panFingerprint, u.cardLast4, u.cardExpMonth, u.cardExpYear],
+    );
+    return rowCount === 1;
+  },
+
+  /** A reissued number keeps the account's PAR. */
+  async carryPar(sql: Sql, oldFingerprint: Buffer, newFingerprint: Buffer): Promise<void> {
+    await sql.query(
+      `INSERT INTO network.par_accounts (pan_fingerprint, par, brand)
+       SELECT $2, par, brand FROM network.par_accounts WHERE pan_fingerprint = $1 ON CONFLICT (pan_fingerprint) DO NOTHING`,
+      [oldFingerprint, newFingerprint],
+    );
+  },
+
   async setVerificationStatus(sql: Sql, id: string, status: 'confirmed' | 'failed'): Promise<void> {
     await sql.query(`UPDATE network.verifications SET status = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`, [id, status]);
   },

@@ -519,16 +519,18 @@ describe('declines by the network', () => {
     assert.equal(row?.decline_reason, 'token_of_another_network');
   });
 
-  it('a suspended, inactive or deleted token → 62', async () => {
+  it('a suspended token → 62, a deleted one → 14 (the status trigger allows only lifecycle changes)', async () => {
     const t = await provisionToken('visa');
     assert.equal(code(await send('visa', (await tap(t)).packed)), '00');
-    for (const status of ['suspended', 'inactive', 'deleted']) {
+    for (const [status, expected] of [['suspended', '62'], ['deleted', '14']] as const) {
       await env.db.query('UPDATE network.tokens SET status = $2 WHERE token_ref = $1', [t.ref, status]);
       await networks.service.invalidateToken(t.ref);
       const tapped = await tap(t);
-      assert.equal(code(await send('visa', tapped.packed)), '62', status);
+      assert.equal(code(await send('visa', tapped.packed)), expected, status);
       assert.equal((await authorization(tapped.msg.fields[11] as string))?.decline_reason, `token_${status}`);
     }
+    // deleted is final: not even a direct update brings the token back.
+    await assert.rejects(env.db.query("UPDATE network.tokens SET status = 'active' WHERE token_ref = $1", [t.ref]), (e: unknown) => (e as { code?: string }).code === '23514');
   });
 
   it('expiry: DE 14 other than the token\'s, or a token past its expiry → 54', async () => {

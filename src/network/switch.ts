@@ -237,7 +237,8 @@ export class NetworkSwitch {
     // Another network's token is no token of this one (its state is not told).
     if (token.brand !== brand) return this.#decline(ctx, undefined, '14', 'token_of_another_network');
     // 2. Status and expiry.
-    if (token.status !== 'active') return this.#decline(ctx, token, '62', `token_${token.status}`);
+    // A deleted token is no payment credential any more (14); a suspended or inactive one is restricted (62).
+    if (token.status !== 'active') return this.#decline(ctx, token, token.status === 'deleted' ? '14' : '62', `token_${token.status}`);
     const de14 = text(msg, 14);
     if (de14 !== undefined && de14 !== token.token_exp) return this.#decline(ctx, token, '54', 'expiry_mismatch');
     if (expired(token.token_exp, ctx.now)) return this.#decline(ctx, token, '54', 'token_expired');
@@ -483,7 +484,8 @@ export class NetworkSwitch {
     if (!gate || gate.status !== 'active') {
       // The cache said active; the database, which is the truth, does not.
       await tokens.invalidate(token.token_ref);
-      return this.#decline(ctx, token, '62', `token_${gate?.status ?? 'deleted'}`);
+      const status = gate?.status ?? 'deleted';
+      return this.#decline(ctx, token, status === 'deleted' ? '14' : '62', `token_${status}`);
     }
     if (!chip) return this.#refuse(ctx.msg, '96', 'the token could not be admitted', ctx.log);
     const reason = chip.atc === gate.atc_high_water ? 'atc_replayed' : 'atc_lower';

@@ -53,4 +53,13 @@ export interface NetworkGateway {
   sendOtp(network: Network, verificationId: string, methodId: string): Promise<{ sent: boolean; expires_at: string }>;
   confirm(network: Network, verificationId: string, code: string, idempotencyKey: string): Promise<ProvisioningResult>;
   sandboxMessages(network: Network, verificationId: string): Promise<{ data: SandboxMessage[] }>;
+  /** Flow 4: suspend, resume or delete a token at its network (the platform as token requestor). */
+  changeTokenStatus(network: Network, tokenRef: string, action: 'suspend' | 'resume' | 'delete', reason: string, idempotencyKey?: string): Promise<TokenStatusView>;
+}
+
+export interface TokenStatusView {
+  token_ref: string;
+  status: 'inactive' | 'active' | 'suspended' | 'deleted';
+  suspended_by: 'platform' | 'issuer' | null;
+  reason: string | null;
 }

@@ -18,11 +18,17 @@ import { v1_provisioning_otp } from './routes/v1_provisioning_otp.js';
 import { v1_sessions_create } from './routes/v1_sessions_create.js';
 import { v1_sessions_delete } from './routes/v1_sessions_delete.js';
 import { v1_users_create } from './routes/v1_users_create.js';
+import { CardLifecycle } from './lifecycle.js';
+import { v1_cards_lifecycle } from './routes/v1_cards_lifecycle.js';
+import { v1_devices_lifecycle } from './routes/v1_devices_lifecycle.js';
+import { v1_network_tokens_create } from './routes/v1_network_tokens_create.js';
 import { PlatformService } from './service.js';
 import { WalletService } from './wallet-service.js';
 import { TransactionService } from './transactions.js';
 import { v1_network_transactions_create } from './routes/v1_network_transactions_create.js';
 import { v1_transactions_get, v1_transactions_list } from './routes/v1_transactions_list.js';
+import { PushHub, type PushOptions } from './push.js';
+import { v1_events_stream } from './routes/v1_events_stream.js';
 
 export interface PlatformDeps {
   db: Database;
@@ -31,19 +37,27 @@ export interface PlatformDeps {
   networks: NetworkGateway;
   /** Called for each newly recorded transaction (the push channel to devices). */
   onTransaction?: (userId: string, deviceId: string, transaction: unknown) => void;
+  /** The push channel's timers (tests shorten them). */
+  push?: PushOptions;
 }
 
-export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa } {
+export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa; push: PushHub } {
   const service = new PlatformService(deps.db, deps.cache);
   const deviceCa = new DeviceCa(deps.db, deps.kek);
   const wallet = new WalletService(deps.db, deps.cache, deviceCa, deps.networks);
-  const transactions = new TransactionService(deps.db, deps.cache, deps.onTransaction);
+  const push = new PushHub(deps.db, deps.push);
+  const lifecycle = new CardLifecycle(deps.db, deps.cache, deps.networks);
+  const transactions = new TransactionService(deps.db, deps.cache, (userId, deviceId, t) => {
+    push.wake(userId);
+    deps.onTransaction?.(userId, deviceId, t);
+  });
   return {
     name: 'platform',
     service,
     wallet,
     transactions,
     deviceCa,
+    push,
     migrations: { module: 'platform', dir: new URL('./migrations/', import.meta.url) },
     routes: [
       v1_users_create(service),
@@ -63,6 +77,10 @@ export function createPlatform(deps: PlatformDeps): PartyModule & { service: Pla
       v1_network_transactions_create(transactions),
       v1_transactions_list(transactions),
       v1_transactions_get(transactions),
+      ...v1_cards_lifecycle(lifecycle),
+      ...v1_devices_lifecycle(lifecycle),
+      v1_network_tokens_create(lifecycle),
+      v1_events_stream(push),
     ],
   };
 }

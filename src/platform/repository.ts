@@ -94,6 +94,8 @@ export interface CardRow {
   verification_id: string | null;
   verification_methods: unknown;
   created_at: Date;
+  status_reason?: string | null;
+  suspended_by?: string | null;
 }
 
 const DEVICE_COLUMNS = 'id, user_id, kind, name, status, se_certificate_pem, created_at';
@@ -110,6 +112,18 @@ export const deviceRepo = {
   async ownedBy(sql: Sql, id: string, userId: string): Promise<DeviceRow | undefined> {
     const { rows } = await sql.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM platform.devices WHERE id = $1 AND user_id = $2`, [id, userId]);
     return rows[0];
+  },
+  async setStatus(sql: Sql, id: string, status: DeviceRow['status']): Promise<DeviceRow> {
+    const { rows } = await sql.query<DeviceRow>(`UPDATE platform.devices SET status = $2, status_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${DEVICE_COLUMNS}`, [id, status]);
+    return rows[0]!;
+  },
+  /** The secret hashes of the sessions bound to the device (to drop them from the session cache). */
+  async sessionHashesOf(sql: Sql, deviceId: string): Promise<Buffer[]> {
+    const { rows } = await sql.query<{ secret_hash: Buffer }>('SELECT secret_hash FROM platform.sessions WHERE device_id = $1', [deviceId]);
+    return rows.map((r) => Buffer.from(r.secret_hash));
+  },
+  async revokeSessionsOf(sql: Sql, deviceId: string): Promise<void> {
+    await sql.query('UPDATE platform.sessions SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL', [deviceId]);
   },
   async listForUser(sql: Sql, userId: string): Promise<DeviceRow[]> {
     const { rows } = await sql.query<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM platform.devices WHERE user_id = $1 ORDER BY id DESC`, [userId]);
@@ -138,6 +152,26 @@ export const cardRepo = {
   async setStatus(sql: Sql, id: string, status: string): Promise<CardRow> {
     const { rows } = await sql.query<CardRow>(`UPDATE platform.cards SET status = $2, updated_at = now() WHERE id = $1 RETURNING ${CARD_COLUMNS}`, [id, status]);
     return rows[0]!;
+  },
+  /** The live (non-deleted) cards on a device. */
+  async liveOnDevice(sql: Sql, deviceId: string): Promise<CardRow[]> {
+    const { rows } = await sql.query<CardRow>(`SELECT ${CARD_COLUMNS}, status_reason, suspended_by FROM platform.cards WHERE device_id = $1 AND status <> 'deleted' ORDER BY id`, [deviceId]);
+    return rows;
+  },
+  async lifecycleOf(sql: Sql, id: string): Promise<{ status_reason: string | null; suspended_by: string | null } | undefined> {
+    const { rows } = await sql.query<{ status_reason: string | null; suspended_by: string | null }>('SELECT status_reason, suspended_by FROM platform.cards WHERE id = $1', [id]);
+    return rows[0];
+  },
+  /** Mirrors the token's state at the network (a deleted card stays deleted). */
+  async mirrorStatus(sql: Sql, id: string, m: { status: string; reason: string | null; suspendedBy: string | null }): Promise<CardRow | undefined> {
+    const { rows } = await sql.query<CardRow>(
+      `UPDATE platform.cards SET status = $2, status_reason = $3, suspended_by = $4, updated_at = now() WHERE id = $1 AND status <> 'deleted' RETURNING ${CARD_COLUMNS}`,
+      [id, m.status, m.reason, m.suspendedBy],
+    );
+    return rows[0];
+  },
+  async updateCardDetails(sql: Sql, id: string, d: { last4: string; expMonth: number; expYear: number }): Promise<void> {
+    await sql.query(`UPDATE platform.cards SET last4 = $2, exp_month = $3, exp_year = $4, updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [id, d.last4, d.expMonth, d.expYear]);
   },
   async artSpec(sql: Sql, artId: string): Promise<{ network: string; issuer_name: string; card_type: string } | undefined> {
     const { rows } = await sql.query<{ network: string; issuer_name: string; card_type: string }>('SELECT network, issuer_name, card_type FROM platform.cards WHERE art_id = $1 LIMIT 1', [artId]);

@@ -1,9 +1,10 @@
 import { AppError } from '../infra/errors.js';
 import type { Cache } from '../infra/cache/index.js';
-import type { Database } from '../infra/db/database.js';
+import type { Database, Sql } from '../infra/db/database.js';
 import { newId } from '../infra/ids.js';
 import { paginate, type PageParams } from '../infra/http/pagination.js';
 import { currencyByAlpha, currencyByNumeric } from '../protocol/currency.js';
+import { recordDeviceEvent } from './push.js';
 import { cardRepo } from './repository.js';
 
 /** What a network tells its token requestor after each authorization (its outbox event `network.transaction`). */
@@ -86,38 +87,11 @@ export class TransactionService {
     const status = STATUSES.has(e.status) ? e.status : e.response_code === '00' ? 'approved' : 'declined';
     const type = e.type && TYPES.has(e.type) ? e.type : 'nfc';
     const { rows } = await this.db.tx(async (tx) => {
-      let originalId: string | null = null;
-      if (e.original_network_transaction_id) {
-        const o = await tx.query<{ id: string }>('SELECT id FROM platform.transactions WHERE network = $1 AND network_transaction_id = $2', [e.brand, e.original_network_transaction_id]);
-        originalId = o.rows[0]?.id ?? null;
-      }
-      return tx.query<TxRow & { inserted: boolean }>(
-        `INSERT INTO platform.transactions (id, user_id, card_id, device_id, network, network_transaction_id, type, status, amount, currency, merchant_name, mcc, response_code, auth_code, decline_reason, original_id, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         ON CONFLICT (network, network_transaction_id) DO UPDATE SET status = EXCLUDED.status
-           WHERE platform.transactions.status <> EXCLUDED.status AND EXCLUDED.status IN ('reversed', 'refunded')
-         RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
-        [
-          newId('txn'),
-          card.user_id,
-          card.id,
-          card.device_id,
-          e.brand,
-          e.network_transaction_id,
-          type,
-          status,
-          Math.max(0, Math.trunc(e.amount)),
-          currency ?? 'XXX',
-          // DE43 is name (25) ‖ city (13) ‖ country (2): the history shows the name.
-          (e.merchant_name.length === 40 ? e.merchant_name.slice(0, 25) : e.merchant_name).trim().slice(0, 100) || 'Unknown merchant',
-          e.mcc ?? null,
-          e.response_code ?? null,
-          e.auth_code ?? null,
-          e.decline_reason ?? null,
-          originalId,
-          e.occurred_at ? new Date(e.occurred_at) : new Date(),
-        ],
-      );
+      const result = await this.#insert(tx, e, card, type, status, currency);
+      const row = result.rows[0];
+      // The device hears of it through the push channel, committed with the row itself.
+      if (row) await recordDeviceEvent(tx, { userId: card.user_id, deviceId: card.device_id, type: row.inserted ? 'transaction.recorded' : 'transaction.updated', payload: publicTransaction(row) });
+      return result;
     });
     const row = rows[0];
     if (!row) {
@@ -127,6 +101,41 @@ export class TransactionService {
     await this.cache.del(`history:${card.user_id}`);
     this.onRecorded(card.user_id, card.device_id, publicTransaction(row));
     return { id: row.id, duplicate: !row.inserted };
+  }
+
+  async #insert(tx: Sql, e: NetworkTransactionEvent, card: { id: string; user_id: string; device_id: string }, type: string, status: string, currency: string | undefined) {
+    let originalId: string | null = null;
+    if (e.original_network_transaction_id) {
+      const o = await tx.query<{ id: string }>('SELECT id FROM platform.transactions WHERE network = $1 AND network_transaction_id = $2', [e.brand, e.original_network_transaction_id]);
+      originalId = o.rows[0]?.id ?? null;
+    }
+    return tx.query<TxRow & { inserted: boolean }>(
+      `INSERT INTO platform.transactions (id, user_id, card_id, device_id, network, network_transaction_id, type, status, amount, currency, merchant_name, mcc, response_code, auth_code, decline_reason, original_id, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       ON CONFLICT (network, network_transaction_id) DO UPDATE SET status = EXCLUDED.status
+         WHERE platform.transactions.status <> EXCLUDED.status AND EXCLUDED.status IN ('reversed', 'refunded')
+       RETURNING ${COLUMNS}, (xmax = 0) AS inserted`,
+      [
+        newId('txn'),
+        card.user_id,
+        card.id,
+        card.device_id,
+        e.brand,
+        e.network_transaction_id,
+        type,
+        status,
+        Math.max(0, Math.trunc(e.amount)),
+        currency ?? 'XXX',
+        // DE43 is name (25) ‖ city (13) ‖ country (2): the history shows the name.
+        (e.merchant_name.length === 40 ? e.merchant_name.slice(0, 25) : e.merchant_name).trim().slice(0, 100) || 'Unknown merchant',
+        e.mcc ?? null,
+        e.response_code ?? null,
+        e.auth_code ?? null,
+        e.decline_reason ?? null,
+        originalId,
+        e.occurred_at ? new Date(e.occurred_at) : new Date(),
+      ],
+    );
   }
 
   async list(userId: string, filter: { card_id?: string | undefined; device_id?: string | undefined; status?: string | undefined; type?: string | undefined; created_gte?: string | undefined; created_lte?: string | undefined }, page: PageParams) {

@@ -12,11 +12,13 @@ import type { Logger } from '../infra/logger.js';
 import { maskForTrace, maskIsoHex } from '../infra/trace.js';
 import { call, InjectTransport, TracingTransport, type TraceSink, type Transport, type TransportRequest } from '../infra/transport.js';
 import { OutboxWorker } from '../infra/outbox.js';
-import { createAcquirer, type SeededTerminal } from '../acquirer/index.js';
-import { createIssuers, IssuerClient } from '../issuer/index.js';
+import { createAcquirer, WEBHOOK_TOPIC, type SeededTerminal } from '../acquirer/index.js';
+import { createIssuers, IssuerClient, SANDBOX_ISSUERS } from '../issuer/index.js';
 import { BRANDS, createNetworks, NetworkClient, type Brand } from '../network/index.js';
 import { createOps } from '../ops/index.js';
 import { createPlatform } from '../platform/index.js';
+import { createPaymentPki, type PaymentPki } from '../platform/pki/index.js';
+import { v1_pki_root_get } from '../platform/routes/v1_pki_root_get.js';
 import { health } from './health.js';
 import type { PartyModule } from './party.js';
 
@@ -49,8 +51,11 @@ export interface Tessera {
   networks: ReturnType<typeof createNetworks>;
   platform: ReturnType<typeof createPlatform>;
   acquirer: ReturnType<typeof createAcquirer>;
+  pki: PaymentPki;
   /** The sandbox's seeded terminals, each with its API key (derived from the KEK, stable across restarts). */
   terminals: (SeededTerminal & { api_key: string })[];
+  /** The sandbox issuers' own API keys (role issuer, owner = the issuer id; derived from the KEK): their card lifecycle API, and how they reach the networks. */
+  issuerKeys: Readonly<Record<string, string>>;
   outbox: OutboxWorker;
   /** Starts the background work of a long-running process: outbox delivery, reversal retries. */
   startBackground(): void;
@@ -103,7 +108,16 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
     const networkOf = (path: string) => `network:${/^\/network\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
 
-    const issuers = createIssuers({ db, cache, kek, ...(options.clock ? { clock: options.clock } : {}) });
+    // Each sandbox issuer's own key: its card lifecycle API, and its channel to the networks (PAN updates, card events).
+    const issuerKeys: Record<string, string> = Object.fromEntries(SANDBOX_ISSUERS.map((i) => [i.id, internalKey(kek, 'issuer', i.id)]));
+    const issuerOfKey = new Map(Object.entries(issuerKeys).map(([id, key]) => [key, id]));
+    const issuers = createIssuers({
+      db,
+      cache,
+      kek,
+      networks: { transport: traced((req) => `issuer:${issuerOfKey.get(req.apiKey ?? '') ?? '?'}`, networkOf), apiKey: (id) => issuerKeys[id] },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     const issuerClients = Object.fromEntries(BRANDS.map((b) => [b, new IssuerClient(traced(`network:${b}`, issuerOf), internalKey(kek, 'network', b))])) as Record<Brand, IssuerClient>;
     const networkKeys = Object.fromEntries(BRANDS.map((b) => [b, internalKey(kek, 'network', b)])) as Record<Brand, string>;
     const brandOfKey = new Map(BRANDS.map((b) => [networkKeys[b], b]));
@@ -118,7 +132,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const acquirerKey = internalKey(kek, 'acquirer', ACQUIRER_OWNER);
-    const acquirer = createAcquirer({ db, cache, apiKeys, network: traced('acquirer', networkOf), networkApiKey: acquirerKey, logger, ...(options.clock ? { clock: options.clock } : {}) });
+    const acquirer = createAcquirer({ db, cache, apiKeys, network: traced('acquirer', networkOf), networkApiKey: acquirerKey, logger, kek, ...(options.clock ? { clock: options.clock } : {}) });
     // Filled once the platform is registered as token requestor with each network.
     const platformKeys: Partial<Record<Brand, string>> = {};
     const internalAdmin = internalKey(kek, 'admin', 'internal');
@@ -134,10 +148,16 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     await apiKeys.ensure('admin', 'internal', 'internal: start-up registrations', internalAdmin);
     for (const b of BRANDS) await apiKeys.ensure('network', b, `internal: ${b} network → issuers, platform`, networkKeys[b]);
     await apiKeys.ensure('acquirer', ACQUIRER_OWNER, 'internal: acquirer → networks', acquirerKey);
+    for (const [id, key] of Object.entries(issuerKeys)) await apiKeys.ensure('issuer', id, `internal: issuer ${id} → networks`, key);
 
     await issuers.seed();
     await networks.init();
     await platform.deviceCa.init();
+    // The payment-token PKI (root, intermediate, signing leaves); the root's certificate is also written to the
+    // data folder, where `tessera applepay decrypt` finds it by default.
+    const pki = createPaymentPki({ db, kek, ...(options.clock ? { clock: options.clock } : {}) });
+    await pki.init();
+    if (!(options.inMemory ?? false)) await pki.writeRootPem(config.dataDir);
     const terminalKeys = { coffee: '', transit: '', online: '' };
     for (const k of Object.keys(terminalKeys) as (keyof typeof terminalKeys)[]) terminalKeys[k] = internalKey(kek, 'terminal', `sandbox:${k}`);
     const seeded = await acquirer.seed({ terminalKeys });
@@ -156,9 +176,24 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       });
     });
 
+    // Merchants' webhooks: the acquirer's answered authorizations, signed, to each merchant's endpoints.
+    outbox.on(WEBHOOK_TOPIC, acquirer.webhooks.deliver);
+
+    // …and about every change of one of its tokens (suspend, resume, delete, PAN update).
+    outbox.on('network.token', async (event) => {
+      const payload = event.payload as { brand: Brand };
+      await call(traced(`network:${payload.brand}`, 'platform'), 'platform', {
+        method: 'POST',
+        path: '/platform/v1/network-events/tokens',
+        body: payload,
+        apiKey: networkKeys[payload.brand],
+        idempotencyKey: event.event_id,
+      });
+    });
+
     const app = await buildHttpApp(
       { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash'), rateLimitFactor: config.rateLimitFactor },
-      [health(db, cache, VERSION), ...parties.flatMap((p) => p.routes)],
+      [health(db, cache, VERSION), v1_pki_root_get(pki), ...parties.flatMap((p) => p.routes)],
       {
         title: 'Tessera',
         version: VERSION,
@@ -189,7 +224,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       networks,
       platform,
       acquirer,
+      pki,
       terminals,
+      issuerKeys,
       outbox,
       newAdminKey,
       startBackground() {

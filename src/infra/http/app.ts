@@ -5,6 +5,7 @@ import { AppError, allErrors } from '../errors.js';
 import type { Cache } from '../cache/index.js';
 import type { Database, Sql } from '../db/database.js';
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { randomBase62 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { ApiKeys} from './auth.js';
@@ -123,7 +124,12 @@ export async function buildHttpApp(deps: HttpDeps, routes: RouteSpec[], options:
   });
   app.setNotFoundHandler(async (req, reply) => errorReply(reply, req.id, new AppError('route_not_found')));
 
-  for (const spec of routes) registerRoute(app, deps, spec);
+  // Open streams (server-sent events) would keep close() waiting for clients that never hang up.
+  const streams = new Set<Readable>();
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.destroy();
+  });
+  for (const spec of routes) registerRoute(app, deps, spec, streams);
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/v1/errors', { schema: { hide: true } }, async () => ({ object: 'list', data: Object.entries(allErrors()).map(([code, e]) => ({ code, ...e })), has_more: false }));
@@ -132,7 +138,7 @@ export async function buildHttpApp(deps: HttpDeps, routes: RouteSpec[], options:
   return app;
 }
 
-function registerRoute(app: FastifyInstance, deps: HttpDeps, spec: RouteSpec): void {
+function registerRoute(app: FastifyInstance, deps: HttpDeps, spec: RouteSpec, streams: Set<Readable>): void {
   const security = spec.auth.kind === 'public' ? [] : spec.auth.kind === 'apiKey' ? [{ apiKey: [] }] : [{ session: [] }];
   const response: Record<number, unknown> = { ...spec.response };
   for (const s of ERROR_STATUSES) response[s] ??= { $ref: 'Error#' };
@@ -168,6 +174,13 @@ function registerRoute(app: FastifyInstance, deps: HttpDeps, spec: RouteSpec): v
     handler: async (req, reply) => {
       if (needsAuth && !req.principal) throw new AppError('authentication_required');
       const result = await execute(deps, spec, req);
+      if (result.stream) {
+        const stream = result.stream;
+        streams.add(stream);
+        stream.once('close', () => streams.delete(stream));
+        // The client going away ends the stream (and whatever feeds it).
+        reply.raw.once('close', () => stream.destroy());
+      }
       return sendResult(reply, result);
     },
   });
@@ -177,6 +190,7 @@ function sendResult(reply: FastifyReply, result: RouteResult): FastifyReply {
   if (result.headers) for (const [k, v] of Object.entries(result.headers)) reply.header(k, v);
   reply.status(result.status);
   if (result.raw) return reply.type('application/octet-stream').send(Buffer.from(result.raw));
+  if (result.stream) return reply.send(result.stream);
   return reply.send(result.body);
 }
 

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../logger.js';
 import type { Sql } from '../db/database.js';
@@ -34,6 +35,11 @@ export interface RouteResult {
   headers?: Record<string, string>;
   /** Raw bytes answered as application/octet-stream (ISO 8583 on the acquirer's host interface). */
   raw?: Uint8Array;
+  /**
+   * A body written as it is produced (server-sent events): sent as is with the content type from
+   * `headers`, ended when the client goes away (the stream is destroyed) or the server closes.
+   */
+  stream?: Readable;
 }
 
 export interface RouteContext<B, Q, P> {
