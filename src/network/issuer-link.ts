@@ -1,6 +1,5 @@
-import { PartyUnavailable, type Transport } from '../infra/transport.js';
-import { ProtocolError } from '../protocol/errors.js';
-import { unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
+import { exchangeIso, type IsoOutcome } from '../infra/iso-exchange.js';
+import type { Transport } from '../infra/transport.js';
 import type { Brand } from './brands.js';
 
 /**
@@ -21,10 +20,7 @@ export interface IssuerIso {
  * - `refused`: a 4xx (or no API key for the brand, status 0): the issuer did not take the message
  *   (nothing to reverse).
  */
-export type IssuerOutcome =
-  | { kind: 'answer'; message: IsoMessage }
-  | { kind: 'no_answer'; reason: 'timeout' | 'unavailable' | 'server_error' | 'unreadable' }
-  | { kind: 'refused'; status: number; code: string | undefined };
+export type IssuerOutcome = IsoOutcome;
 
 export async function exchangeWithIssuer(link: IssuerIso, brand: Brand, issuerId: string, message: Uint8Array, timeoutMs: number): Promise<IssuerOutcome> {
   let apiKey: string;
@@ -34,41 +30,5 @@ export async function exchangeWithIssuer(link: IssuerIso, brand: Brand, issuerId
     // A configuration gap: nothing was sent.
     return { kind: 'refused', status: 0, code: 'no_api_key' };
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  // The transport gets the deadline too (fetch aborts), but an in-process transport may ignore it: the
-  // race makes the deadline hold whatever carries the message.
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
-  });
-  try {
-    const call = link.transport.request({
-      method: 'POST',
-      path: `/issuer/${encodeURIComponent(issuerId)}/v1/iso8583`,
-      raw: message,
-      apiKey,
-      timeoutMs,
-    });
-    // A call that loses the race may still fail later: that rejection is expected.
-    call.catch(() => {});
-    const res = await Promise.race([call, deadline]);
-    if (res === 'timeout') return { kind: 'no_answer', reason: 'timeout' };
-    if (res.status >= 500) return { kind: 'no_answer', reason: 'server_error' };
-    if (res.status >= 400) {
-      const body = res.body as { error?: { code?: unknown } } | undefined;
-      return { kind: 'refused', status: res.status, code: typeof body?.error?.code === 'string' ? body.error.code : undefined };
-    }
-    if (!res.raw) return { kind: 'no_answer', reason: 'unreadable' };
-    try {
-      return { kind: 'answer', message: unpackMessage(res.raw) };
-    } catch (err) {
-      if (err instanceof ProtocolError) return { kind: 'no_answer', reason: 'unreadable' };
-      throw err;
-    }
-  } catch (err) {
-    if (err instanceof PartyUnavailable) return { kind: 'no_answer', reason: err.message.endsWith('timeout') ? 'timeout' : 'unavailable' };
-    // Any other failure below (a reset socket, a bug in the transport) leaves the outcome unknown too.
-    return { kind: 'no_answer', reason: 'unavailable' };
-  } finally {
-    clearTimeout(timer);
-  }
+  return exchangeIso(link.transport, `/issuer/${encodeURIComponent(issuerId)}/v1/iso8583`, apiKey, message, timeoutMs);
 }
