@@ -13,10 +13,10 @@
  * reader's APDUs through processApdu; prepareContactless arms it (with a Secure Enclave authorization
  * for consumer-device CVM), setTransitCard picks the express transit card.
  */
-import { compactDecrypt } from 'jose';
+import { CompactEncrypt, compactDecrypt, importJWK } from 'jose';
 import { bytesEqual, fromHex, isHex, toHex, utf8 } from '../protocol/bytes.js';
 import { NETWORKS, detectNetwork, isTokenBin, validatePan, type Network } from '../protocol/cards/index.js';
-import { aesKeyCheckValue, keyCheckValue } from '../protocol/emv/index.js';
+import { aesKeyCheckValue, generateOnlineCryptogram, keyCheckValue, merchantBinding, onlineUnpredictableNumber, type OnlineKeyScheme } from '../protocol/emv/index.js';
 import { SW } from '../protocol/apdu/apdu.js';
 import {
   ATC_MAX,
@@ -79,6 +79,39 @@ export interface ContactlessArming {
 }
 
 export type { TapRecord, TransitPolicy } from './applet.js';
+
+/** The platform's key for in-app payments (as the platform's nonce answer carries it). */
+export interface PlatformPaymentKey {
+  kid: string;
+  alg: string;
+  enc: string;
+  jwk: JsonWebKey;
+}
+
+/** What makeInAppPayment binds the cryptogram to. */
+export interface SeInAppPaymentInput {
+  /** The platform's one-time nonce (16 to 64 bytes). */
+  nonce: Uint8Array;
+  /** Minor units. */
+  amount: number;
+  /** ISO 4217 numeric, 3 digits. */
+  currency: string;
+  /** The merchant identifier of the merchant session. */
+  merchantIdentifier: string;
+  encryptionKey: PlatformPaymentKey;
+}
+
+export interface InAppPaymentOutput {
+  /** Compact JWE to the platform's payment key: token number, expiry, cryptogram, ECI, amount, currency, nonce. */
+  encryptedPayment: string;
+  /** The ATC the cryptogram carries. */
+  atc: number;
+  network: Network;
+  tokenLast4: string;
+}
+
+/** The ECI the SE puts in in-app payments of the networks that use one (the user was verified on the device). */
+export const INAPP_ECI = '5';
 
 /** What the SE keeps per token, sealed. Never leaves this module. */
 interface CardRecord {
@@ -319,6 +352,73 @@ export class SecureElement {
     });
   }
 
+  // --- Payments: in apps and on the web (docs/inapp.md) ----------------------------------------------
+
+  /**
+   * Makes the online payment cryptogram for an in-app / web payment and encrypts the payment for the
+   * platform. Needs a Secure Enclave authorization (purpose `inapp`) over the challenge newChallenge
+   * issued, verified and used up here. Increments and persists the card's ATC (the one contactless
+   * uses too) before the cryptogram, which binds the platform's nonce, the amount, the currency and
+   * the merchant identifier (src/protocol/emv/online-cryptogram.ts). The answer carries no token
+   * number and no key: the payment is a compact JWE (ECDH-ES+A256KW / A256GCM, cty inapp-payment+json)
+   * to the platform's payment key. Throws se_card_unknown, se_request_invalid (suspended card, bad
+   * input, ATC exhausted), se_authorization_* or se_not_paired.
+   */
+  async makeInAppPayment(tokenRef: string, input: SeInAppPaymentInput, authorization: Authorization): Promise<InAppPaymentOutput> {
+    const nonce = input?.nonce;
+    if (!(nonce instanceof Uint8Array) || nonce.length < 16 || nonce.length > 64) throw new DeviceError('se_request_invalid', 'nonce must be 16 to 64 bytes');
+    if (!Number.isSafeInteger(input.amount) || input.amount < 0 || input.amount > 999_999_999_999) throw new DeviceError('se_request_invalid', 'amount must be an integer in minor units');
+    if (typeof input.currency !== 'string' || !/^\d{3}$/.test(input.currency)) throw new DeviceError('se_request_invalid', 'currency must be an ISO 4217 numeric code');
+    if (typeof input.merchantIdentifier !== 'string' || input.merchantIdentifier.length === 0 || input.merchantIdentifier.length > 255) {
+      throw new DeviceError('se_request_invalid', 'merchant identifier must be 1 to 255 characters');
+    }
+    const key = await importPlatformKey(input.encryptionKey);
+    const un = await onlineUnpredictableNumber(nonce);
+    const merchant = await merchantBinding(input.merchantIdentifier);
+    return this.#queue.run(async () => {
+      const record = await this.#requireCard(tokenRef);
+      if (record.status !== 'active') throw new DeviceError('se_request_invalid', 'card is suspended');
+      const challenge = this.#challenges.get('inapp');
+      this.#challenges.delete('inapp');
+      if (!challenge) throw new DeviceError('se_authorization_mismatch', 'no in-app challenge was issued');
+      await this.#verifyAuthorization(authorization, { purpose: 'inapp', challenge });
+      if (!isAtc(record.atc)) throw new DeviceError('se_storage_corrupt', 'a card record in storage is not usable');
+      if (record.atc >= ATC_MAX) throw new DeviceError('se_request_invalid', 'application transaction counter exhausted');
+      const atc = record.atc + 1;
+      await this.#put(CARD_PREFIX + tokenRef, { ...record, atc });
+      const scheme: OnlineKeyScheme = record.key.alg === '3des' ? '3des' : record.cvn === 'D1' ? 'D1' : 'A1';
+      const mk = fromHex(record.key.mk);
+      let cryptogram: Uint8Array;
+      try {
+        cryptogram = await generateOnlineCryptogram(scheme, mk, { atc, un, merchant, amount: input.amount, currency: input.currency });
+      } finally {
+        mk.fill(0);
+      }
+      const eci = record.network === 'mastercard' ? undefined : INAPP_ECI;
+      const payment = {
+        v: 1,
+        token_ref: record.tokenRef,
+        token_pan: record.tokenPan,
+        token_exp: record.tokenExp,
+        online_payment_cryptogram: toBase64(cryptogram),
+        ...(eci !== undefined ? { eci_indicator: eci } : {}),
+        amount: input.amount,
+        currency: input.currency,
+        merchant_binding: toHex(merchant),
+        nonce: toHex(nonce).toLowerCase(),
+      };
+      const plaintext = utf8.encode(JSON.stringify(payment));
+      try {
+        const jwe = await new CompactEncrypt(plaintext)
+          .setProtectedHeader({ alg: 'ECDH-ES+A256KW', enc: 'A256GCM', kid: input.encryptionKey.kid, cty: 'inapp-payment+json' })
+          .encrypt(key);
+        return { encryptedPayment: jwe, atc, network: record.network, tokenLast4: record.tokenPan.slice(-4) };
+      } finally {
+        plaintext.fill(0);
+      }
+    });
+  }
+
   // --- Payments: the contactless applet ------------------------------------------------------------
   // The cryptogram commands arrive as APDUs (processApdu) and are answered by the payment applet
   // (applet.ts) running inside this module: it reaches card records only through #host, sees a card's
@@ -505,6 +605,38 @@ export class SecureElement {
 }
 
 // --- Payments helpers ------------------------------------------------------------------------------
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** The platform's payment key as a WebCrypto key, or se_request_invalid. */
+async function importPlatformKey(k: PlatformPaymentKey | undefined): Promise<CryptoKey> {
+  const jwk = k?.jwk;
+  if (
+    k?.alg !== 'ECDH-ES+A256KW' ||
+    k.enc !== 'A256GCM' ||
+    typeof k.kid !== 'string' ||
+    k.kid.length === 0 ||
+    k.kid.length > 255 ||
+    typeof jwk !== 'object' ||
+    jwk === null ||
+    jwk.kty !== 'EC' ||
+    jwk.crv !== 'P-256' ||
+    typeof jwk.x !== 'string' ||
+    typeof jwk.y !== 'string' ||
+    'd' in jwk
+  ) {
+    throw new DeviceError('se_request_invalid', 'the platform payment key is not a P-256 ECDH-ES+A256KW / A256GCM public key');
+  }
+  try {
+    return (await importJWK({ kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, 'ECDH-ES+A256KW')) as CryptoKey;
+  } catch {
+    throw new DeviceError('se_request_invalid', 'the platform payment key does not import');
+  }
+}
 
 /** The card data the applet may see: everything but the key. */
 function appletCard(record: CardRecord): AppletCard {

@@ -13,6 +13,7 @@ import {
   TripleDes,
   verifyAesArqc,
   verifyArqc as verifyArqc3des,
+  verifyOnlineCryptogram,
   type ArpcResponse,
   type CryptogramInput,
 } from '../protocol/emv/index.js';
@@ -153,6 +154,21 @@ export class Hsm {
     try {
       if (cvn === 'A1' || cvn === 'D1') return await generateAesArpc(cvn, mk, input, arqc, response.csu, response.proprietary);
       return generateArpc3des(cvn, mk, input, arqc, response);
+    } finally {
+      mk.fill(0);
+    }
+  }
+
+  /**
+   * True when `cryptogram` is the token's 20-byte online (in-app / web) cryptogram for this amount (minor
+   * units, DE 4) and currency (DE 49), under the token's own key (src/protocol/emv/online-cryptogram.ts,
+   * docs/inapp.md). The CVN must be the brand's.
+   */
+  async verifyOnlineCryptogram(brand: Brand, tokenPan: Secret, psn: string, cvn: BrandCvn, cryptogram: Uint8Array, amount: number, currency: string): Promise<boolean> {
+    checkCvn(brand, cvn);
+    const mk = await this.#deriveMk(brand, tokenPan, psn);
+    try {
+      return await verifyOnlineCryptogram(cvn === 'A1' || cvn === 'D1' ? cvn : '3des', mk, cryptogram, amount, currency);
     } finally {
       mk.fill(0);
     }

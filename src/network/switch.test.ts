@@ -17,6 +17,9 @@ import { fromHex, toHex } from '../protocol/bytes.js';
 import {
   generateAesArqc,
   generateArqc,
+  generateOnlineCryptogram,
+  merchantBinding,
+  onlineUnpredictableNumber,
   verifyAesArpc,
   verifyArpc,
   type CryptogramInput,
@@ -344,6 +347,31 @@ async function tap(t: DeviceToken, o: TapOptions = {}): Promise<Tap> {
   return { msg, packed: packMessage(msg), input: input as CryptogramInput, arqc };
 }
 
+interface OnlineOptions {
+  amount?: number;
+  atc?: number;
+  de22?: string;
+  /** Sends this cryptogram (base64) instead of a new one. */
+  reuse?: string;
+  tamper?: (fields: Record<number, string | Uint8Array>) => void;
+}
+
+/** An in-app 0100 as the acquirer forwards it (docs/inapp.md): DE 22 812, the online cryptogram in DE 48 SE 43, ECI in SE 42. */
+async function online(t: DeviceToken, o: OnlineOptions = {}): Promise<Tap & { cryptogram: string }> {
+  const amount = o.amount ?? 990;
+  let cryptogram = o.reuse;
+  if (cryptogram === undefined) {
+    const atc = o.atc ?? ++t.atc;
+    t.atc = Math.max(t.atc, atc);
+    const scheme = t.cvn === 'A1' || t.cvn === 'D1' ? t.cvn : '3des';
+    const bytes = await generateOnlineCryptogram(scheme, t.mk, { atc, un: await onlineUnpredictableNumber(randomBytes(32)), merchant: await merchantBinding('merchant.test.switch'), amount, currency: '840' });
+    cryptogram = Buffer.from(bytes).toString('base64');
+  }
+  const base = await tap(t, { amount, atc: t.atc, de22: o.de22 ?? '812', omit55: true, de48: { '26': 'TSW', '42': '05', '43': cryptogram } });
+  o.tamper?.(base.msg.fields);
+  return { ...base, packed: packMessage(base.msg), cryptogram };
+}
+
 async function sendRaw(brand: string, packed: Uint8Array | Buffer, key = acquirerKey) {
   return app.inject({
     method: 'POST',
@@ -552,14 +580,59 @@ describe('declines by the network', () => {
       assert.equal(code(await send('amex', tapped.packed)), '57', de22);
     }
     assert.equal(issuer.count('0100'), before);
-    const inapp = await tap(t, { de22: '812', omit55: true, de48: { '42': '07', '43': Buffer.from(randomBytes(20)).toString('base64') } });
+    // 20 random bytes are no online cryptogram of this token: 88, the issuer never asked.
+    const forged = await tap(t, { de22: '812', omit55: true, de48: { '42': '05', '43': Buffer.from(randomBytes(20)).toString('base64') } });
+    assert.equal(code(await send('amex', forged.packed)), '88');
+    assert.equal(issuer.count('0100'), before);
+    const inapp = await online(t);
     const answer = await send('amex', inapp.packed);
     assert.equal(code(answer), '00');
     assert.equal(answer.fields[55], undefined);
     const se = parseSubelements(issuer.last('0100').fields[48] as string);
-    assert.equal(se.get('36'), 'N');
-    assert.equal(se.get('42'), '07');
+    assert.equal(se.get('36'), 'V');
+    assert.equal(se.get('42'), '05');
     assert.equal(se.get('33'), t.pan);
+  });
+
+  it('in-app: every brand\'s online cryptogram verifies; changed amount or currency → 88; replayed → 63; ATC shared with contactless', async () => {
+    for (const brand of BRANDS) {
+      const t = await provisionToken(brand);
+      const ok = await online(t, { amount: 4200 });
+      assert.equal(code(await send(brand, ok.packed)), '00', brand);
+      assert.equal(parseSubelements(issuer.last('0100').fields[48] as string).get('36'), 'V');
+      assert.equal((await authorization(ok.msg.fields[11] as string))?.atc, t.atc);
+      // The same cryptogram under a new STAN: its ATC is not higher → 63.
+      const replay = await online(t, { amount: 4200, reuse: ok.cryptogram });
+      assert.equal(code(await send(brand, replay.packed)), '63', `${brand} replay`);
+      assert.equal((await authorization(replay.msg.fields[11] as string))?.decline_reason, 'atc_replayed');
+      // DE 4 / DE 49 other than the ones the cryptogram covers.
+      const amount = await online(t, { amount: 100, tamper: (f) => (f[4] = '000000000101') });
+      assert.equal(code(await send(brand, amount.packed)), '88', `${brand} amount`);
+      assert.equal((await authorization(amount.msg.fields[11] as string))?.decline_reason, 'online_cryptogram_invalid');
+      const currency = await online(t, { tamper: (f) => (f[49] = '978') });
+      assert.equal(code(await send(brand, currency.packed)), '88', `${brand} currency`);
+    }
+    // One counter: a tap moves it past an in-app cryptogram made earlier, which is then refused.
+    const t = await provisionToken('visa');
+    const early = await online(t);
+    assert.equal(code(await send('visa', (await tap(t)).packed)), '00');
+    assert.equal(code(await send('visa', early.packed)), '63');
+    // And an in-app ATC above the tap's high-water mark is accepted, after which a lower tap is refused.
+    const later = await online(t, { atc: t.atc + 5 });
+    assert.equal(code(await send('visa', later.packed)), '00');
+    assert.equal(code(await send('visa', (await tap(t, { atc: t.atc - 2 })).packed)), '63');
+  });
+
+  it('in-app: the online cryptogram in a contactless 0100, or a token without the in-app domain', async () => {
+    const t = await provisionToken('mastercard');
+    const inapp = await online(t);
+    // The same DE 48 sent as a tap (DE 22 071) without ICC data: no ARQC → 88; with another token's domain list → 57.
+    const asTap = await online(t, { reuse: inapp.cryptogram, de22: '071' });
+    assert.equal(code(await send('mastercard', asTap.packed)), '88');
+    await env.db.query("UPDATE network.tokens SET domains = '{contactless}' WHERE token_ref = $1", [t.ref]);
+    await networks.service.invalidateToken(t.ref);
+    assert.equal(code(await send('mastercard', inapp.packed)), '57');
+    assert.equal((await authorization(inapp.msg.fields[11] as string))?.decline_reason, 'domain_inapp');
   });
 
   it('a tampered cryptogram or transaction → 88, and the ATC does not move', async () => {

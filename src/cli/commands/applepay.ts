@@ -1,8 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, requireOption } from '../args.js';
 import { CheckFailed, UsageError } from '../errors.js';
 import { loadConfig } from '../../infra/config.js';
+import { PartyError } from '../../infra/transport.js';
+import { currencyByAlpha, formatAmount, parseAmount, SUPPORTED_CURRENCIES } from '../../protocol/currency.js';
+import { openTarget, stepper } from '../../scenario/harness.js';
+import { runInApp } from '../../scenario/inapp.js';
+import type { NetworkName } from '../../scenario/provision.js';
 import {
   MemoryReplayCache,
   MerchantConfigError,
@@ -13,7 +18,14 @@ import {
 
 const USAGE = [
   'usage: tessera applepay decrypt --token FILE --cert PEM --key PEM [--root PEM] [--at ISO-8601] [--merchant-id ID]',
+  '       tessera applepay token --out DIR [--merchant-id ID] [--amount 10.00] [--currency USD] [--network visa|mastercard|amex|discover] [--rsa] [--url URL] [--validation-url URL]',
   '',
+  '  token     run an in-app payment with a simulated device (docs/inapp.md) against a throwaway embedded platform,',
+  '            or a running one with --url (operator key in TESSERA_ADMIN_KEY; merchant validation at --validation-url,',
+  '            default https://<url host>:<TESSERA_MTLS_PORT>/paymentservices/startSession): registers a merchant,',
+  '            validates it over mutual TLS, provisions a card, pays, and writes DIR/token.json (the PKPaymentToken),',
+  '            DIR/merchant-cert.pem and DIR/merchant-key.pem (its payment-processing certificate and key, RSA with',
+  '            --rsa: an RSA_v1 token) and DIR/root-ca.pem (the platform root): the inputs of decrypt.',
   '  decrypt   verify a payment token (PKPaymentToken or bare paymentData, JSON; FILE "-" = stdin) and print',
   '            its decrypted payload. Exit 0 valid, 1 rejected (one line naming the reason), 2 bad arguments.',
   '  --cert/--key     the merchant payment-processing certificate and its private key (repeat both for',
@@ -32,6 +44,13 @@ const OPTIONS = {
   root: { type: 'string', multiple: true },
   at: { type: 'string' },
   'merchant-id': { type: 'string' },
+  out: { type: 'string' },
+  amount: { type: 'string' },
+  currency: { type: 'string' },
+  network: { type: 'string' },
+  rsa: { type: 'boolean' },
+  url: { type: 'string' },
+  'validation-url': { type: 'string' },
 } as const;
 
 type Values = Record<string, unknown>;
@@ -115,7 +134,82 @@ async function decrypt(values: Values): Promise<string> {
   }
 }
 
-const SUBCOMMANDS: Record<string, (values: Values) => Promise<string>> = { decrypt };
+/** `tessera applepay token`: flow 3 with a simulated device; the token and what decrypts it, to --out. */
+async function token(values: Values): Promise<string> {
+  const out = requireOption(values, 'out');
+  const currency = currencyByAlpha(typeof values.currency === 'string' ? values.currency : 'USD');
+  if (!currency) throw new UsageError(`--currency must be one of ${SUPPORTED_CURRENCIES.join(', ')}`);
+  const amountText = typeof values.amount === 'string' ? values.amount : '10.00';
+  const amount = parseAmount(amountText, currency);
+  if (amount === undefined || amount <= 0) throw new UsageError(`--amount must be a positive amount in ${currency.alpha} (e.g. 10.00)`);
+  const network = values.network ?? 'visa';
+  if (typeof network !== 'string' || !['visa', 'mastercard', 'amex', 'discover'].includes(network)) throw new UsageError('--network must be one of visa, mastercard, amex, discover');
+  const merchantId = values['merchant-id'];
+  if (merchantId !== undefined && (typeof merchantId !== 'string' || !/^merchant\.[A-Za-z0-9][A-Za-z0-9._-]{1,118}$/.test(merchantId))) {
+    throw new UsageError('--merchant-id must look like merchant.com.example.shop');
+  }
+  const url = urlOption(values.url, 'url');
+  let validationUrl = urlOption(values['validation-url'], 'validation-url');
+  if (values['validation-url'] !== undefined && !url) throw new UsageError('--validation-url needs --url');
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch {
+    throw new UsageError(`cannot create --out ${out}`);
+  }
+
+  const target = await openTarget({ url });
+  try {
+    const adminKey = target.adminKey;
+    if (!adminKey) throw new UsageError('--url needs the operator key in TESSERA_ADMIN_KEY (merchants are registered by the operator)');
+    let rootPem: string;
+    if (target.tessera) {
+      validationUrl = await target.tessera.listenMerchantValidation({ port: 0, host: '127.0.0.1' });
+      rootPem = await target.tessera.pki.rootPem();
+    } else {
+      const base = new URL(url!);
+      validationUrl ??= `https://${base.hostname}:${loadConfig().mtlsPort}/paymentservices/startSession`;
+      const res = await fetch(new URL('/platform/v1/pki/root-ca.pem', base));
+      if (!res.ok) throw new CheckFailed(`the platform's root certificate is not available at ${url} (HTTP ${res.status})`);
+      rootPem = await res.text();
+    }
+    const log = stepper();
+    const run = await runInApp(
+      target.device,
+      { adminKey, validationUrl: validationUrl!, rootPem, network: network as NetworkName, merchantIdentifier: merchantId as string | undefined, amount: formatAmount(amount, currency), currency: currency.alpha, rsa: values.rsa === true },
+      log,
+    );
+    const files = {
+      'token.json': `${JSON.stringify(run.token, null, 2)}\n`,
+      'merchant-cert.pem': run.merchant.processing.certificatePem,
+      'merchant-key.pem': run.merchant.processing.privateKeyPem,
+      'root-ca.pem': rootPem,
+    };
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(out, name), content, { mode: name.endsWith('key.pem') ? 0o600 : 0o644 });
+    return [
+      `wrote ${join(out, 'token.json')} (${run.token.paymentData.version}, ${run.token.paymentMethod.displayName}, merchant ${run.merchant.merchantIdentifier})`,
+      `decrypt it: tessera applepay decrypt --token ${join(out, 'token.json')} --cert ${join(out, 'merchant-cert.pem')} --key ${join(out, 'merchant-key.pem')} --root ${join(out, 'root-ca.pem')}`,
+    ].join('\n');
+  } catch (err) {
+    if (err instanceof PartyError) throw new CheckFailed(`the platform refused: ${err.code ?? err.status} ${err.message}`);
+    throw err;
+  } finally {
+    if (target.tessera) await target.tessera.stopMerchantValidation();
+    await target.close();
+  }
+}
+
+function urlOption(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(String(v));
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+    return u.toString();
+  } catch {
+    throw new UsageError(`--${name} must be an http(s) URL`);
+  }
+}
+
+const SUBCOMMANDS: Record<string, (values: Values) => Promise<string>> = { decrypt, token };
 
 /** `tessera applepay decrypt`: verify and decrypt Apple Pay payment tokens (real Apple ones or the platform's). */
 export async function run(argv: string[]): Promise<number> {

@@ -57,3 +57,17 @@ export {
   type AesCvn,
 } from './aes-cryptogram.js';
 export { TripleDes, type TripleDesKey } from './primitives.js';
+export {
+  ONLINE_CRYPTOGRAM_BYTES,
+  ONLINE_CRYPTOGRAM_VERSION,
+  ONLINE_FLAG_USER_VERIFIED,
+  onlineUnpredictableNumber,
+  merchantBinding,
+  parseOnlineCryptogram,
+  onlineMacData,
+  generateOnlineCryptogram,
+  verifyOnlineCryptogram,
+  type OnlineKeyScheme,
+  type OnlineCryptogramFields,
+  type ParsedOnlineCryptogram,
+} from './online-cryptogram.js';

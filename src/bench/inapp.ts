@@ -1,0 +1,149 @@
+import { SANDBOX_ISSUERS } from '../issuer/sandbox-cards.js';
+import { loadConfig } from '../infra/config.js';
+import { call, FetchTransport, InjectTransport } from '../infra/transport.js';
+import { createLogger } from '../infra/logger.js';
+import { MemoryReplayCache, verifyAndDecrypt } from '../merchant/sdk/index.js';
+import type { Target } from '../scenario/harness.js';
+import { paymentRequest, registerMerchant, validateMerchant } from '../scenario/inapp.js';
+import { runProvision, type NetworkName, type ProvisionedDevice } from '../scenario/provision.js';
+import { createTessera } from '../server/tessera.js';
+import { runBench, type BenchSummary } from './runner.js';
+
+const NETWORKS: NetworkName[] = ['visa', 'mastercard', 'amex', 'discover'];
+/** The issuers' velocity rule allows 30 approvals per card in 10 minutes; a bench card pays at most this many. */
+const PAYMENTS_PER_CARD = 25;
+
+export interface InAppBenchOptions {
+  url?: string | undefined;
+  /** With --url: the merchant-validation listener (default https://<url host>:<TESSERA_MTLS_PORT>/paymentservices/startSession). */
+  validationUrl?: string | undefined;
+  durationS: number;
+  concurrency: number;
+  /** Expected throughput, to size the card pool (each card stays under the issuers' velocity limit). */
+  expectedRps?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Many in-app payments end to end, each timed from the merchant's validation to its authorization:
+ * merchant validation over mutual TLS → the device pays (Secure Enclave, the platform's nonce, the SE's
+ * cryptogram, the platform's token) → the merchant server verifies and decrypts the token (SDK) → the
+ * e-commerce authorization through acquirer, network (online cryptogram in the HSM) and issuer.
+ * Set-up (merchant, cards, devices) is not timed. Success = approved (DE 39 00).
+ */
+export async function benchInApp(options: InAppBenchOptions): Promise<BenchSummary> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let target: Target;
+  let validationUrl: string;
+  let rootPem: string;
+  let ecommerceKey: string | undefined = process.env.TESSERA_ECOMMERCE_KEY;
+  if (options.url) {
+    const raw = new FetchTransport(options.url, 'platform');
+    target = { device: raw, raw, trace: undefined, tessera: undefined, adminKey: process.env.TESSERA_ADMIN_KEY, close: async () => {} };
+    if (!target.adminKey) throw new Error('against --url, set TESSERA_ADMIN_KEY (the merchant and cards are created with it)');
+    if (!ecommerceKey) throw new Error("against --url, set TESSERA_ECOMMERCE_KEY (an acquirer e-commerce terminal's API key, docs/inapp.md)");
+    const base = new URL(options.url);
+    validationUrl = options.validationUrl ?? `https://${base.hostname}:${loadConfig().mtlsPort}/paymentservices/startSession`;
+    const res = await fetch(new URL('/platform/v1/pki/root-ca.pem', base));
+    if (!res.ok) throw new Error(`the platform's root certificate is not available (HTTP ${res.status})`);
+    rootPem = await res.text();
+  } else {
+    // Set-up signs up users and adds many cards: rate limits would refuse that, and guard nothing here.
+    const config = loadConfig(process.env, { LOG_LEVEL: 'silent', TESSERA_RATE_LIMIT_FACTOR: '0' });
+    const tessera = await createTessera({ config, logger: createLogger({ level: 'silent' }), inMemory: !config.databaseUrl });
+    tessera.startBackground();
+    const raw = new InjectTransport(() => tessera.app);
+    validationUrl = await tessera.listenMerchantValidation({ port: 0, host: '127.0.0.1' });
+    rootPem = await tessera.pki.rootPem();
+    ecommerceKey = tessera.terminals.find((t) => t.key === 'online')?.api_key;
+    target = {
+      device: raw,
+      raw,
+      trace: undefined,
+      tessera,
+      adminKey: tessera.newAdminKey ?? undefined,
+      close: async () => {
+        await tessera.stopMerchantValidation();
+        await tessera.close();
+      },
+    };
+    log(`in-process platform on ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)'}, cache ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process'}`);
+  }
+  try {
+    if (!ecommerceKey) throw new Error('no e-commerce terminal key');
+    const merchant = await registerMerchant(target.raw, target.adminKey!, { displayName: 'Bench Shop' });
+    const expected = Math.ceil((options.expectedRps ?? 100) * options.durationS * 1.2);
+    const cards = Math.max(options.concurrency, Math.ceil(expected / PAYMENTS_PER_CARD));
+    log(`setting up ${cards} cards, each on its own phone (not timed)…`);
+    const devices = await provisionMany(target, cards, log);
+    const perWorker = Array.from({ length: options.concurrency }, (_, w) => devices.filter((_, i) => i % options.concurrency === w));
+    const uses = new Map<ProvisionedDevice, number>();
+    const keys = [{ certificatePem: merchant.processing.certificatePem, privateKeyPem: merchant.processing.privateKeyPem }];
+    const seen = new MemoryReplayCache();
+    let order = 0;
+
+    const task = async (w: number, i: number): Promise<boolean> => {
+      const pool = perWorker[w]!;
+      const device = pool.find((d) => (uses.get(d) ?? 0) < PAYMENTS_PER_CARD) ?? pool[i % pool.length]!;
+      uses.set(device, (uses.get(device) ?? 0) + 1);
+      const amount = 100 + ((w * 7 + i) % 400);
+      const merchantSession = await validateMerchant(validationUrl, merchant, rootPem, { initiative: 'in_app', initiativeContext: 'Bench App' });
+      const paid = await device.wallet.payInApp({ merchantSession, request: paymentRequest((amount / 100).toFixed(2), 'USD', device.network), cardId: device.cardId }, { biometric: 'match' });
+      if (!paid.ok) return false;
+      const { payload } = await verifyAndDecrypt(paid.token, { roots: [rootPem], keys, seenTransactionIds: seen, merchantIdentifier: merchant.merchantIdentifier });
+      const pd = payload.paymentData as { onlinePaymentCryptogram: string; eciIndicator?: string };
+      const answer = await call<{ status: string }>(target.raw, 'acquirer', {
+        method: 'POST',
+        path: '/acquirer/v1/ecommerce/authorizations',
+        apiKey: ecommerceKey,
+        idempotencyKey: `bench-${process.pid}-${w}-${i}-${order++}`,
+        body: {
+          orderReference: `bench-${w}-${i}`,
+          amount: payload.transactionAmount,
+          currency: 'USD',
+          paymentDataType: '3DSecure',
+          applicationPrimaryAccountNumber: payload.applicationPrimaryAccountNumber,
+          applicationExpirationDate: payload.applicationExpirationDate,
+          onlinePaymentCryptogram: pd.onlinePaymentCryptogram,
+          ...(pd.eciIndicator !== undefined ? { eciIndicator: pd.eciIndicator } : {}),
+        },
+      });
+      return answer.status === 'approved';
+    };
+    let reported = 0;
+    return await runBench({
+      scenario: 'inapp',
+      durationS: options.durationS,
+      concurrency: options.concurrency,
+      task,
+      onFailure: (err) => {
+        if (reported++ < 3) log(`\nin-app payment failed: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    });
+  } finally {
+    await target.close();
+  }
+}
+
+async function provisionMany(target: Target, count: number, log: (l: string) => void): Promise<ProvisionedDevice[]> {
+  const quiet = { step: () => {}, detail: () => {} };
+  const out: ProvisionedDevice[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const network = NETWORKS[i % NETWORKS.length]!;
+      const issuer = SANDBOX_ISSUERS.find((s) => s.bins.some((b) => b.network === network))!;
+      const issued = await call<{ number: string; cvv: string; exp_month: number; exp_year: number }>(target.raw, 'issuer', {
+        method: 'POST',
+        path: `/issuer/${issuer.id}/v1/sandbox/cards`,
+        apiKey: target.adminKey!,
+        body: { network, credit_limit: 10_000_000 },
+      });
+      out.push(await runProvision(target.device, { network, card: issued.number, cvv: issued.cvv, exp: { month: issued.exp_month, year: issued.exp_year } }, quiet));
+      if (out.length % 50 === 0) log(`  ${out.length} / ${count}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
+}
