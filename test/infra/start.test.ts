@@ -12,7 +12,7 @@ describe('tessera start', () => {
     const database = await createTestDatabase();
     const started = Date.now();
     const child = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', '0', '--data', dir], {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...(database.url ? { DATABASE_URL: database.url } : {}) },
+      env: { ...process.env, LOG_LEVEL: 'warn', TESSERA_MTLS_PORT: '0', ...(database.url ? { DATABASE_URL: database.url } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -35,6 +35,7 @@ describe('tessera start', () => {
       assert.ok(Date.now() - started < 15_000);
       assert.match(out, /admin API key \(shown once/);
       assert.match(out, /docs/);
+      assert.match(out, /merchant validation \(mutual TLS\)\s+https:\/\/127\.0\.0\.1:\d+\/paymentservices\/startSession/);
       const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       assert.equal(await exit, 0);

@@ -16,6 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   const tessera = await createTessera({ config, logger });
   tessera.startBackground();
   const address = await tessera.app.listen({ port: config.port, host: config.host });
+  const validationUrl = await tessera.listenMerchantValidation();
   const base = config.publicUrl ?? address.replace('0.0.0.0', '127.0.0.1');
   const db = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${resolve(config.dataDir, 'pg')}`;
   const cache = config.redisUrl ? `Redis (REDIS_URL), ${(await tessera.cache.health()).ok ? 'reachable' : 'NOT reachable: running without it'}` : 'in-process';
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     `  API docs       ${base}/docs   (OpenAPI 3.1: ${base}/openapi.json)`,
     `  database       ${db}`,
     `  cache          ${cache}`,
+    `  merchant validation (mutual TLS)  ${validationUrl}`,
   ];
   if (tessera.newAdminKey) {
     lines.push('', `  operator admin API key (shown once, keep it): ${tessera.newAdminKey}`);

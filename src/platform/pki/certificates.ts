@@ -77,7 +77,7 @@ export function toMerchantCertificate(r: MerchantCertificateRow): MerchantCertif
 }
 
 /** A stable Apple-style team id (10 upper-case hex characters) for merchants that do not give one. */
-function defaultTeamId(merchantIdentifier: string): string {
+export function defaultTeamId(merchantIdentifier: string): string {
   return createHash('sha256').update(`tessera-team:${merchantIdentifier}`, 'utf8').digest('hex').slice(0, 10).toUpperCase();
 }
 

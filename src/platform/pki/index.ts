@@ -8,12 +8,14 @@ import { PaymentAuthorities, type SigningLeafInfo, type SigningLeafKind } from '
 import { MerchantCertificates, type IssueCertificateInput, type IssuedCertificate, type MerchantCertificate } from './certificates.js';
 import './errors.js';
 import { TokenProducer, type ProduceTokenInput } from './token.js';
+import { issueTlsServerCertificate, type TlsServerCertificate } from './tls-server.js';
 
 export { buildPayload, type PaymentPayloadFields } from './payload.js';
 export { PKI_ERRORS } from './errors.js';
 export { OID as PKI_OID } from './oids.js';
 export type { IssueCertificateInput, IssuedCertificate, MerchantCertificate } from './certificates.js';
 export type { ProduceTokenInput } from './token.js';
+export type { TlsServerCertificate } from './tls-server.js';
 export type { SigningLeafInfo, SigningLeafKind } from './authority.js';
 export type { CertificateKind, MerchantKeyType } from './repository.js';
 
@@ -46,6 +48,8 @@ export interface PaymentPki {
   rotateSigningLeaf(kind?: SigningLeafKind): Promise<Array<{ previous: SigningLeafInfo | undefined; current: SigningLeafInfo }>>;
   /** Every signing leaf made so far (certificates only), for audit and tests. */
   signingLeaves(kind: SigningLeafKind): Promise<SigningLeafInfo[]>;
+  /** A TLS server certificate (key made in memory, never stored) for the merchant-validation listener. */
+  issueTlsServerCertificate(hostnames: string[]): Promise<TlsServerCertificate>;
 }
 
 /** The platform's payment-token PKI (flow 3): its authorities, merchant certificates and token production. */
@@ -81,5 +85,6 @@ export function createPaymentPki(deps: PaymentPkiDeps): PaymentPki {
       return out;
     },
     signingLeaves: (kind) => authorities.signingLeaves(kind),
+    issueTlsServerCertificate: (hostnames) => issueTlsServerCertificate(authorities, clock, hostnames),
   };
 }

@@ -1,0 +1,69 @@
+/// <reference types="applepayjs" />
+/**
+ * A merchant's checkout page written only against @types/applepayjs (Apple's API as DefinitelyTyped
+ * describes it), importing nothing of Tessera: it must type-check, and run unchanged on the platform's
+ * ApplePaySession script (/applepay/v1/apple-pay.js). Type-checked by `npm run typecheck`; not run.
+ */
+
+export function checkout(button: HTMLElement, merchantIdentifier: string): void {
+  if (!('ApplePaySession' in window) || !ApplePaySession.canMakePayments() || !ApplePaySession.supportsVersion(14)) {
+    button.hidden = true;
+    return;
+  }
+  void ApplePaySession.canMakePaymentsWithActiveCard(merchantIdentifier).then((active) => {
+    button.hidden = !active;
+  });
+
+  button.addEventListener('click', () => {
+    const request: ApplePayJS.ApplePayPaymentRequest = {
+      countryCode: 'US',
+      currencyCode: 'USD',
+      merchantCapabilities: ['supports3DS', 'supportsCredit', 'supportsDebit'],
+      supportedNetworks: ['visa', 'masterCard', 'amex', 'discover'],
+      total: { label: 'Tessera Coffee', amount: '4.50', type: 'final' },
+      lineItems: [{ label: 'Latte', amount: '4.50' }],
+      requiredBillingContactFields: ['postalAddress'],
+      applicationData: btoa(JSON.stringify({ order: 'ord_123' })),
+    };
+    const session = new ApplePaySession(14, request);
+
+    session.onvalidatemerchant = async (event: ApplePayJS.ApplePayValidateMerchantEvent) => {
+      // The merchant's own server posts to event.validationURL over mutual TLS and relays the session.
+      const res = await fetch('/api/apple-pay/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ validationURL: event.validationURL }) });
+      if (!res.ok) {
+        session.abort();
+        return;
+      }
+      session.completeMerchantValidation(await res.json());
+    };
+
+    session.onpaymentmethodselected = (event: ApplePayJS.ApplePayPaymentMethodSelectedEvent) => {
+      const update: ApplePayJS.ApplePayPaymentMethodUpdate = {
+        newTotal: { label: 'Tessera Coffee', amount: event.paymentMethod.type === 'debit' ? '4.40' : '4.50' },
+      };
+      session.completePaymentMethodSelection(update);
+    };
+
+    session.onshippingmethodselected = (event: ApplePayJS.ApplePayShippingMethodSelectedEvent) => {
+      session.completeShippingMethodSelection({ newTotal: { label: 'Tessera Coffee', amount: event.shippingMethod.amount } });
+    };
+
+    session.onpaymentauthorized = async (event: ApplePayJS.ApplePayPaymentAuthorizedEvent) => {
+      const payment: ApplePayJS.ApplePayPayment = event.payment;
+      const token: ApplePayJS.ApplePayPaymentToken = payment.token;
+      const res = await fetch('/api/apple-pay/pay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token.paymentData, method: token.paymentMethod.network, id: token.transactionIdentifier }) });
+      if (res.ok) {
+        session.completePayment({ status: ApplePaySession.STATUS_SUCCESS });
+      } else {
+        const errors = [new ApplePayError('billingContactInvalid', 'postalCode', 'Check the postal code')];
+        session.completePayment({ status: ApplePaySession.STATUS_FAILURE, errors });
+      }
+    };
+
+    session.oncancel = () => {
+      button.dataset.state = 'cancelled';
+    };
+
+    session.begin();
+  });
+}
