@@ -38,3 +38,6 @@ export {
   type TransactionStatus,
   type PreparePaymentResult,
 } from './wallet.js';
+export { WalletSync, type AppliedEvent, type LocalCard, type WalletLog } from './wallet-sync.js';
+export { InAppPayments, PAYMENT_NETWORK_NAMES, type InAppCard, type InAppPaymentInput, type InAppPaymentResult } from './inapp.js';
+export { INAPP_ECI, type InAppPaymentOutput, type PlatformPaymentKey } from './secure-element.js';

@@ -113,6 +113,57 @@ export interface SandboxMessage {
   created_at: string;
 }
 
+/** A PKPaymentToken's paymentMethod. */
+export interface PaymentMethodInfo {
+  displayName: string;
+  /** 'Visa' | 'MasterCard' | 'AmEx' | 'Discover'. */
+  network: string;
+  type: string;
+}
+
+/** The PKPaymentToken the page receives (paymentData as produced by the platform: EC_v1 or RSA_v1). */
+export interface PaymentToken {
+  paymentData: { version: string; data: string; signature: string; header: Record<string, string> };
+  paymentMethod: PaymentMethodInfo;
+  transactionIdentifier: string;
+}
+
+/** The parts of an ApplePayJS.ApplePayPaymentRequest the wallet and the platform use. */
+export interface InAppPaymentRequest {
+  countryCode: string;
+  currencyCode: string;
+  supportedNetworks: string[];
+  merchantCapabilities: string[];
+  total: { label: string; amount: string; type?: 'final' | 'pending' };
+  /** Base64; its SHA-256 goes in the token's header.applicationData. */
+  applicationData?: string;
+}
+
+/** POST /payments/nonces → 201. */
+export interface PaymentNonce {
+  object: 'payment_nonce';
+  /** 32 bytes, hex. */
+  nonce: string;
+  expires_at: string;
+  encryption_key: { kid: string; alg: string; enc: string; jwk: JsonWebKey };
+}
+
+export interface SubmitPaymentInput {
+  card_id: string;
+  /** The merchant session object exactly as the page passed it to completeMerchantValidation. */
+  merchant_session: unknown;
+  request: InAppPaymentRequest;
+  /** The SE's compact JWE to the platform's payment key. */
+  encrypted_payment: string;
+}
+
+/** POST /payments → 201. */
+export interface SubmittedPayment {
+  object: 'payment';
+  id: string;
+  token: PaymentToken;
+}
+
 export interface WalletPlatformApi {
   /** POST /devices (session). */
   registerDevice(input: RegisterDeviceInput): Promise<DeviceRegistration>;
@@ -132,6 +183,35 @@ export interface WalletPlatformApi {
   cards(): Promise<Card[]>;
   /** GET /cards/:card_id (session). */
   card(id: string): Promise<Card>;
+  /** POST /payments/nonces (device session): a one-time nonce for an in-app payment, and the platform's payment key (docs/inapp.md). */
+  paymentNonce?(input: { merchant_session_identifier: string }): Promise<PaymentNonce>;
+  /** POST /payments (device session, Idempotency-Key) → 201: the platform turns the SE's payment into the merchant's token. */
+  submitPayment?(input: SubmitPaymentInput, idempotencyKey: string): Promise<SubmittedPayment>;
+  /** GET /events/list?after= (device session): the push channel as pages, oldest first (Wallet.syncEvents). */
+  events?(after: string, limit?: number): Promise<{ data: DeviceEventItem[]; has_more: boolean }>;
+  /** GET /transactions (session): the platform's history, newest first, cursor pages (Wallet.reconcileTransactions). */
+  transactions?(query: { limit?: number; starting_after?: string; ending_before?: string }): Promise<{ data: PlatformTransaction[]; has_more: boolean }>;
+}
+
+/** One event of the push channel (GET /events/list): its id is the cursor. */
+export interface DeviceEventItem {
+  id: string;
+  type: string;
+  data: unknown;
+  created_at: string;
+}
+
+/** A transaction as the platform's history shows it. */
+export interface PlatformTransaction {
+  id: string;
+  card_id: string;
+  type: string;
+  status: string;
+  amount: number;
+  currency: string;
+  merchant_name: string;
+  occurred_at: string;
+  original_id?: string | null;
 }
 
 /** True when `err` means the platform gave no answer (see the error contract above): safe to retry with the same key. */

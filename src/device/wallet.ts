@@ -24,11 +24,16 @@ import {
   type SandboxMessage,
   type VerificationMethod,
   type WalletPlatformApi,
+  type InAppPaymentRequest,
+  type PaymentToken,
 } from './platform-api.js';
 import { SerialQueue } from './sealed.js';
 import type { SecureElement } from './secure-element.js';
 import type { AuthorizationMethod, AuthorizeResult, EnclaveState, SecureEnclave } from './secure-enclave.js';
 import type { DeviceStorage } from './storage.js';
+import { WalletSync } from './wallet-sync.js';
+import { InAppPayments, type InAppCard, type InAppPaymentInput, type InAppPaymentResult } from './inapp.js';
+import type { Authorization } from './pairing.js';
 
 export interface CardInput {
   /** Digits; spaces and dashes as typed are ignored. */
@@ -71,6 +76,10 @@ export interface TransactionEntry {
   status: TransactionStatus;
   /** ISO-8601 timestamp. */
   at: string;
+  /** The platform's type (nfc, inapp, web, refund, reversal), when known. */
+  type?: string;
+  /** A refund's or reversal's original transaction. */
+  originalId?: string | null;
 }
 
 /** What preparePayment answers: the card armed for the next tap, or the failed verification attempt. */
@@ -103,6 +112,9 @@ export class Wallet {
   readonly #clock: () => number;
   readonly #random: (n: number) => Uint8Array;
   readonly #queue = new SerialQueue();
+  /** The push channel and history reconcile (card events to the SE, transactions to the local log). */
+  readonly sync: WalletSync;
+  readonly #inapp: InAppPayments;
 
   constructor(options: WalletOptions) {
     this.#api = options.api;
@@ -111,6 +123,8 @@ export class Wallet {
     this.#storage = options.storage;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n)));
+    this.sync = new WalletSync(this.#api, this.#se, this.#storage, this);
+    this.#inapp = new InAppPayments(this.#api, this.#se, this.#enclave, this, this.#random);
   }
 
   // --- Device ------------------------------------------------------------------------------------
@@ -274,6 +288,28 @@ export class Wallet {
     return { ok: true, cardId: card.cardId, tokenRef: card.tokenRef, cdcvm: armed.cdcvm };
   }
 
+  // --- Paying in apps and on the web (docs/inapp.md) ---------------------------------------------
+
+  /** The cards that may pay this payment request (on this device, active, a supported network), the default first. */
+  inAppCards(request?: Pick<InAppPaymentRequest, 'supportedNetworks'>): Promise<InAppCard[]> {
+    return this.#inapp.cards(request);
+  }
+
+  /** A Secure Enclave challenge for an in-app payment (purpose inapp), for payInAppWithAuthorization. */
+  inAppChallenge(): Promise<Uint8Array> {
+    return this.#inapp.challenge();
+  }
+
+  /** Verifies the user and pays: the PKPaymentToken for the page, or the failed verification attempt. */
+  payInApp(input: InAppPaymentInput, method: AuthorizationMethod): Promise<InAppPaymentResult> {
+    return this.#inapp.pay(input, method);
+  }
+
+  /** Pays with an authorization the caller got from the Secure Enclave over inAppChallenge(). */
+  payInAppWithAuthorization(input: InAppPaymentInput, authorization: Authorization): Promise<{ token: PaymentToken; cardId: string }> {
+    return this.#inapp.payWithAuthorization(input, authorization);
+  }
+
   // --- Local transaction log ---------------------------------------------------------------------
 
   /** Records a transaction (an entry with the same id replaces the earlier one: a status update). Keeps the newest 500. */
@@ -435,5 +471,14 @@ function checkTransaction(entry: TransactionEntry): TransactionEntry {
   if (typeof merchant !== 'string' || merchant.length > 200) throw bad('merchant must be at most 200 characters');
   if (!TRANSACTION_STATUSES.includes(status)) throw bad('status is unknown');
   if (typeof at !== 'string' || !Number.isFinite(Date.parse(at))) throw bad('at must be an ISO-8601 time');
-  return { id, cardId, amount, currency, merchant, status, at: new Date(Date.parse(at)).toISOString() };
+  const extra: Pick<TransactionEntry, 'type' | 'originalId'> = {};
+  if (entry.type !== undefined) {
+    if (typeof entry.type !== 'string' || entry.type.length > 20) throw bad('type must be at most 20 characters');
+    extra.type = entry.type;
+  }
+  if (entry.originalId !== undefined) {
+    if (entry.originalId !== null && (typeof entry.originalId !== 'string' || entry.originalId.length > 100)) throw bad('originalId must be at most 100 characters');
+    extra.originalId = entry.originalId;
+  }
+  return { id, cardId, amount, currency, merchant, status, at: new Date(Date.parse(at)).toISOString(), ...extra };
 }

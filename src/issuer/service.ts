@@ -9,6 +9,7 @@ import { detectNetwork, luhnCheckDigit, maskPan, PAN_LENGTHS, validatePan, type 
 import { Secret } from '../protocol/secret.js';
 import './card-errors.js';
 import { AuthorizationEngine, type MessageOutcome } from './authorizations.js';
+import { IssuerRefunds } from './refunds.js';
 import type { IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { cvvLength, IssuerHsm } from './hsm.js';
 import { authorizationRepo, issuerRepo as repo, type CardRow, type CardStatus, type Decision, type IdvPolicy, type IssuerRow, type VerificationRow, type VerificationStatus } from './repository.js';
@@ -212,6 +213,7 @@ export class IssuerService {
   readonly cipher: EnvelopeCipher;
   readonly hsm: IssuerHsm;
   readonly authorizations: AuthorizationEngine;
+  readonly refunds: IssuerRefunds;
   readonly #issuers = new Map<string, IssuerRow>();
   readonly #tx: TxRunner;
 
@@ -223,6 +225,7 @@ export class IssuerService {
     this.cipher = new EnvelopeCipher(db, 'issuer.data_keys', kek);
     this.hsm = new IssuerHsm(kek);
     this.authorizations = new AuthorizationEngine(db, this.cipher, () => this.clock());
+    this.refunds = new IssuerRefunds(db, this.cipher);
     this.#tx = (fn) => db.tx(fn);
   }
 
@@ -370,6 +373,8 @@ export class IssuerService {
    */
   async handleIso8583(issuerId: string, caller: Caller, message: Uint8Array): Promise<{ request: IsoMessage; response: Uint8Array; outcome: MessageOutcome }> {
     await this.requireIssuer(issuerId);
+    // Refunds (0200) have their own engine (src/issuer/refunds.ts).
+    if (IssuerRefunds.isRefundRequest(message)) return this.refunds.handleRaw(issuerId, caller, message);
     return this.authorizations.handle(issuerId, caller, message);
   }
 

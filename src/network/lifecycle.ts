@@ -7,15 +7,16 @@ import { isTokenBin, last4, validatePan } from '../protocol/cards/index.js';
 import { Secret } from '../protocol/secret.js';
 import { BRAND_PROFILES, type Brand } from './brands.js';
 import type { IssuerDirectory } from './issuers.js';
-import { networkRepo as repo, type TokenRow, type TokenStatus } from './repository.js';
+import { enqueueIssuerTokenEvent, type IssuerTokenEvent } from './issuer-events.js';
+import { issuerEventRepo, networkRepo as repo, type TokenRow, type TokenStatus } from './repository.js';
 import { vaultContext } from './service.js';
 import type { TokenDirectory } from './token-directory.js';
 
 /** The outbox topic of every token lifecycle change (aggregate: the token ref). */
 export const TOKEN_EVENT_TOPIC = 'network.token';
-
 export type LifecycleAction = 'suspend' | 'resume' | 'delete';
-export type Actor = 'platform' | 'issuer';
+export type { Actor } from './issuer-events.js';
+import type { Actor } from './issuer-events.js';
 
 /** Who asks: the token requestor (the wallet platform, by its platform key) or the card's issuer (its issuer key). */
 export type LifecycleCaller = { actor: 'platform'; requestorId: string } | { actor: 'issuer'; issuerId: string };
@@ -28,6 +29,8 @@ export interface TokenLifecycleView {
   reason: string | null;
   /** The token's last four digits. */
   last4: string;
+  /** When this status was set (the network's clock; the occurred_at of its event): a token requestor ignores older events. */
+  changed_at: string | null;
 }
 
 /** The payload of a `network.token` event. */
@@ -120,11 +123,13 @@ export class TokenLifecycle {
    * closed), `suspend` (fraud block: the active tokens), `resume` (unblock: only the tokens the issuer
    * suspended; a device reported lost stays suspended).
    */
-  async changeCard(brand: Brand, issuerId: string, pan: string, action: LifecycleAction, reason: string, run: Run = this.run): Promise<TokenLifecycleView[]> {
+  async changeCard(brand: Brand, issuerId: string, pan: string, action: LifecycleAction, reason: string, run: Run = this.run, eventId?: string): Promise<TokenLifecycleView[]> {
     this.#ownCard(brand, issuerId, pan, 'pan');
     const fingerprint = await this.deps.vault.fingerprint(pan);
     const views = await run(async (tx) => {
       const out: TokenLifecycleView[] = [];
+      // The issuer's outbox event again (at least once delivery): already applied.
+      if (eventId !== undefined && !(await issuerEventRepo.claim(tx, { eventId, issuerId, kind: 'card_lifecycle' }))) return out;
       for (const row of await repo.liveTokensOfCard(tx, brand, fingerprint, true)) {
         if (row.issuer_id !== issuerId) continue;
         const life = await repo.lifecycleOf(tx, row.token_ref);
@@ -146,9 +151,9 @@ export class TokenLifecycle {
   async panUpdate(
     brand: Brand,
     issuerId: string,
-    input: { old_pan: string; new_pan?: string | undefined; exp_month: number; exp_year: number },
+    input: { old_pan: string; new_pan?: string | undefined; exp_month: number; exp_year: number; event_id?: string | undefined },
     run: Run = this.run,
-  ): Promise<{ object: 'pan_update'; tokens: TokenLifecycleView[] }> {
+  ): Promise<{ object: 'pan_update'; tokens: TokenLifecycleView[]; duplicate?: boolean }> {
     const { vault } = this.deps;
     this.#ownCard(brand, issuerId, input.old_pan, 'old_pan');
     const newPan = input.new_pan ?? input.old_pan;
@@ -159,8 +164,13 @@ export class TokenLifecycle {
     const candidates = await repo.liveTokensOfCard(this.deps.db, brand, oldFingerprint);
     const encrypted = new Map<string, Buffer>();
     for (const t of candidates) encrypted.set(t.token_ref, await vault.encrypt(newPan, vaultContext.pan(t.token_ref)));
+    let duplicate = false;
     const views = await run(async (tx) => {
       const out: TokenLifecycleView[] = [];
+      if (input.event_id !== undefined && !(await issuerEventRepo.claim(tx, { eventId: input.event_id, issuerId, kind: 'pan_update' }))) {
+        duplicate = true;
+        return out;
+      }
       if (!oldFingerprint.equals(newFingerprint)) await repo.carryPar(tx, oldFingerprint, newFingerprint);
       for (const row of await repo.liveTokensOfCard(tx, brand, oldFingerprint, true)) {
         const panEncrypted = encrypted.get(row.token_ref);
@@ -168,13 +178,13 @@ export class TokenLifecycle {
         await repo.remapPan(tx, row.token_ref, { panEncrypted, panFingerprint: newFingerprint, cardLast4: last4(newPan), cardExpMonth: input.exp_month, cardExpYear: input.exp_year });
         const life = await repo.lifecycleOf(tx, row.token_ref);
         const card = { last4: last4(newPan), exp_month: input.exp_month, exp_year: input.exp_year };
-        await this.#event(tx, row, row.status, 'pan_update', 'issuer', card);
+        await this.#event(tx, row, row.status, 'pan_update', 'issuer', card, undefined, 'token.pan_updated');
         out.push(view(row, row.status, life?.suspended_by ?? null, life?.status_reason ?? null));
       }
       return out;
     });
     await this.#invalidate(views.map((v) => v.token_ref));
-    return { object: 'pan_update', tokens: views };
+    return { object: 'pan_update', tokens: views, ...(duplicate ? { duplicate } : {}) };
   }
 
   async #apply(tx: Sql, row: TokenRow, actor: Actor, action: LifecycleAction, reason: string): Promise<TokenLifecycleView> {
@@ -183,22 +193,25 @@ export class TokenLifecycle {
     if (!(await repo.setLifecycleStatus(tx, row.token_ref, { from: row.status, to: next.to, suspendedBy: next.suspendedBy, reason, resume: next.resume }))) {
       throw new AppError('busy_retry');
     }
-    await this.#event(tx, row, next.to, reason, actor);
-    return view(row, next.to, next.suspendedBy, reason);
+    const at = this.deps.clock().toISOString();
+    const type = next.to === 'deleted' ? 'token.deleted' : next.to === 'suspended' ? 'token.suspended' : 'token.resumed';
+    await this.#event(tx, row, next.to, reason, actor, undefined, at, type);
+    return view(row, next.to, next.suspendedBy, reason, at);
   }
 
-  async #event(tx: Sql, row: TokenRow, status: TokenStatus, reason: string, actor: Actor, card?: TokenEvent['card']): Promise<void> {
+  async #event(tx: Sql, row: TokenRow, status: TokenStatus, reason: string, actor: Actor, card: TokenEvent['card'] | undefined, at: string | undefined, type: IssuerTokenEvent['type']): Promise<void> {
     const payload: TokenEvent = {
       token_ref: row.token_ref,
       brand: row.brand,
       status,
       reason,
       actor,
-      occurred_at: this.deps.clock().toISOString(),
+      occurred_at: at ?? this.deps.clock().toISOString(),
       pan_updated: card !== undefined,
       ...(card ? { card } : {}),
     };
     await enqueue(tx, { topic: TOKEN_EVENT_TOPIC, aggregateId: row.token_ref, payload });
+    await enqueueIssuerTokenEvent(tx, row, { type, status, reason, actor, occurred_at: payload.occurred_at });
   }
 
   /** A card number of this brand in the calling issuer's ranges (else: not found, nothing confirmed). */
@@ -211,6 +224,6 @@ export class TokenLifecycle {
   }
 }
 
-function view(row: TokenRow, status: TokenStatus, suspendedBy: Actor | null, reason: string | null): TokenLifecycleView {
-  return { object: 'token', token_ref: row.token_ref, status, suspended_by: suspendedBy, reason, last4: row.token_last4 };
+function view(row: TokenRow, status: TokenStatus, suspendedBy: Actor | null, reason: string | null, changedAt: string | null = null): TokenLifecycleView {
+  return { object: 'token', token_ref: row.token_ref, status, suspended_by: suspendedBy, reason, last4: row.token_last4, changed_at: changedAt };
 }

@@ -14,6 +14,7 @@ import type { EncryptionKeys, PublicEncryptionKey } from './encryption-keys.js';
 import { issuerFailure } from './errors.js';
 import type { Hsm } from './hsm.js';
 import type { CardVerification, IssuerDirectory, IssuerGateway, IssuerMessage, VerificationMethod } from './issuers.js';
+import { enqueueIssuerTokenEvent } from './issuer-events.js';
 import { networkRepo as repo, type Product, type TokenRow } from './repository.js';
 import type { TokenDirectory } from './token-directory.js';
 
@@ -219,7 +220,7 @@ export class NetworkService {
     // Phase 3: the payload (made outside the transaction: it needs the vault and the HSM), then activation.
     const row = (await repo.tokenByRef(db, tokenRef))!;
     const payload = await this.#payload(row, seKey);
-    const activated = await step('activate', async (tx) => ((await repo.activate(tx, tokenRef, 'green')) ? { provisioning_payload: payload } : null));
+    const activated = await step('activate', async (tx) => ((await repo.activate(tx, tokenRef, 'green')) && (await this.#created(tx, tokenRef, 'idv_green')) ? { provisioning_payload: payload } : null));
     if (!activated) throw new AppError('resource_conflict', { message: 'The token changed state while it was being created.' });
     await this.invalidateToken(tokenRef);
     return toResult((await repo.tokenByRef(db, tokenRef))!, null, activated.provisioning_payload);
@@ -383,7 +384,7 @@ export class NetworkService {
     }
 
     const payload = await this.#payload(token, seKey);
-    const activated = await step('activate', async (tx) => ((await repo.activate(tx, token.token_ref, 'yellow')) ? { provisioning_payload: payload } : null));
+    const activated = await step('activate', async (tx) => ((await repo.activate(tx, token.token_ref, 'yellow')) && (await this.#created(tx, token.token_ref, 'idv_verified')) ? { provisioning_payload: payload } : null));
     if (!activated) throw new AppError('resource_conflict', { message: 'This verification is already confirmed: the token is active.' });
     await this.invalidateToken(token.token_ref);
     const row = (await repo.tokenByRef(db, token.token_ref))!;
@@ -467,6 +468,34 @@ export class NetworkService {
     const v = validatePan(number);
     if (!isTokenBin(number) || !v.ok || v.network !== brand) throw new Error('token number outside the token range');
     return Secret.pan(number);
+  }
+
+  /**
+   * A fresh provisioning payload for a live token (a key refresh: with the PSN and token number it is
+   * about to get, `change`), encrypted to the SE certificate it was provisioned to (checked against its requestor's
+   * device CA again), exactly as provisioning makes it.
+   */
+  async provisioningPayloadFor(tokenRef: string, change: Partial<Pick<TokenRow, 'psn' | 'token_pan_encrypted'>> = {}): Promise<string> {
+    const { db } = this.deps;
+    const current = await repo.tokenByRef(db, tokenRef);
+    const token = current ? { ...current, ...change } : undefined;
+    if (!token) throw new AppError('resource_missing', { param: 'token_ref' });
+    const requestor = await repo.tokenRequestor(db, token.token_requestor_id);
+    if (!requestor) throw new AppError('resource_missing', { param: 'token_ref' });
+    const seKey = await verifySeCertificate(token.se_certificate_pem, requestor.device_ca_pem, token.device_id, this.deps.clock());
+    return this.#payload(token, seKey);
+  }
+
+  /** A fresh token number in the brand's token range (a key refresh that changes the number). */
+  newTokenNumber(brand: Brand): Secret {
+    return this.#newTokenNumber(brand);
+  }
+
+  /** The issuer hears of its card's new token (outbox, in the activation's transaction). */
+  async #created(tx: Sql, tokenRef: string, reason: string): Promise<true> {
+    const row = (await repo.tokenByRef(tx, tokenRef))!;
+    await enqueueIssuerTokenEvent(tx, row, { type: 'token.created', status: 'active', reason, actor: 'network', occurred_at: this.deps.clock().toISOString() });
+    return true;
   }
 
   /** The provisioning payload JSON, encrypted (compact JWE, ECDH-ES+A256KW / A256GCM) to the SE's key. */

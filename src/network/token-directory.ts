@@ -77,6 +77,15 @@ export class TokenDirectory {
   }
 
   /** Removes the token's cached entry (after any status change: activate, suspend, resume, delete). */
+  /** Drops the entry of a token number the token no longer has (a key refresh gave it a new one). */
+  async invalidateFingerprint(fingerprint: Buffer): Promise<void> {
+    try {
+      await this.cache.del(TokenDirectory.cacheKey(fingerprint));
+    } catch (err) {
+      this.log?.warn({ err: { message: (err as Error).message } }, 'token cache invalidation failed');
+    }
+  }
+
   async invalidate(tokenRef: string): Promise<void> {
     const fingerprint = await switchRepo.tokenFingerprintOf(this.db, tokenRef);
     if (!fingerprint) return;

@@ -49,6 +49,7 @@ export interface TransactionInfo {
   response_code: string | null;
   auth_code: string | null;
   decline_reason: string | null;
+  original_id?: string | null;
   occurred_at: string;
 }
 
@@ -131,12 +132,30 @@ export class WalletPlatformClient {
     }
   }
 
-  transactions(query: { limit?: number; card_id?: string; starting_after?: string } = {}): Promise<{ data: TransactionInfo[]; has_more: boolean }> {
+  transactions(query: { limit?: number; card_id?: string; starting_after?: string; ending_before?: string } = {}): Promise<{ data: TransactionInfo[]; has_more: boolean }> {
     const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
     return call(this.transport, 'platform', { method: 'GET', path: `/platform/v1/transactions${qs ? `?${qs}` : ''}`, apiKey: this.session });
   }
 
+  /** The push channel as pages: the events after `after` (an event id; '0' for all), oldest first. */
+  events(after: string, limit = 50): Promise<{ data: { id: string; type: string; data: unknown; created_at: string }[]; has_more: boolean }> {
+    return call(this.transport, 'platform', { method: 'GET', path: `/platform/v1/events/list?after=${encodeURIComponent(after)}&limit=${limit}`, apiKey: this.session });
+  }
+
   card(id: string): Promise<CardInfo> {
     return call(this.transport, 'platform', { method: 'GET', path: `/platform/v1/cards/${encodeURIComponent(id)}`, apiKey: this.session });
+  }
+
+  /** In-app payments (docs/inapp.md): a one-time nonce bound to this device and the merchant session, and the platform's payment key. */
+  paymentNonce(input: { merchant_session_identifier: string }): Promise<{ object: 'payment_nonce'; nonce: string; expires_at: string; encryption_key: { kid: string; alg: string; enc: string; jwk: JsonWebKey } }> {
+    return call(this.transport, 'platform', { method: 'POST', path: '/platform/v1/payments/nonces', body: input, apiKey: this.session });
+  }
+
+  /** In-app payments: the Secure Element's encrypted payment → the merchant's PKPaymentToken. */
+  submitPayment(
+    input: { card_id: string; merchant_session: unknown; request: unknown; encrypted_payment: string },
+    idempotencyKey: string,
+  ): Promise<{ object: 'payment'; id: string; token: { paymentData: { version: string; data: string; signature: string; header: Record<string, string> }; paymentMethod: { displayName: string; network: string; type: string }; transactionIdentifier: string } }> {
+    return call(this.transport, 'platform', { method: 'POST', path: '/platform/v1/payments', body: input, apiKey: this.session, idempotencyKey });
   }
 }

@@ -62,4 +62,6 @@ export interface TokenStatusView {
   status: 'inactive' | 'active' | 'suspended' | 'deleted';
   suspended_by: 'platform' | 'issuer' | null;
   reason: string | null;
+  /** When the network set this status (its event's occurred_at). */
+  changed_at?: string | null;
 }

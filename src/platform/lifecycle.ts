@@ -2,8 +2,19 @@ import type { Cache } from '../infra/cache/index.js';
 import type { Database, Sql } from '../infra/db/database.js';
 import { AppError, errorEntry, lookupError, registerErrors } from '../infra/errors.js';
 import type { Network, NetworkGateway, TokenStatusView } from './gateway.js';
+import { recordDeviceEvent } from './push.js';
 import { cardRepo, deviceRepo, type CardRow, type DeviceRow } from './repository.js';
 import { fromParty, publicCard, publicDevice } from './wallet-service.js';
+
+/** The push-channel event of a card change: its new state (and why), for every device of the user. */
+export async function recordCardEvent(tx: Sql, row: CardRow, type: 'card.status_changed' | 'card.updated', extra: { reason?: string | null } = {}): Promise<string> {
+  const life = await cardRepo.lifecycleOf(tx, row.id);
+  return recordDeviceEvent(tx, {
+    userId: row.user_id,
+    type,
+    payload: { ...publicCard(row), reason: extra.reason ?? life?.status_reason ?? null, suspended_by: life?.suspended_by ?? null },
+  });
+}
 
 // The networks' answer to a change that is not allowed, passed on to the device as it is. Registered by
 // whichever module loads first (the networks register the same entry when they run in this process).
@@ -27,6 +38,10 @@ export interface NetworkTokenEvent {
   occurred_at: string;
   pan_updated?: boolean;
   card?: { last4: string; exp_month: number; exp_year: number };
+  /** A key refresh: the new provisioning payload (a JWE only the device SE opens), and the token's last four digits. */
+  keys_refreshed?: boolean;
+  provisioning_payload?: string;
+  token_last4?: string;
 }
 
 type Action = 'suspend' | 'resume' | 'delete';
@@ -42,6 +57,8 @@ export class CardLifecycle {
     private readonly db: Database,
     private readonly cache: Cache,
     private readonly networks: NetworkGateway,
+    /** Told after a change of the user's cards committed (wakes the user's open event streams). */
+    private readonly onChange: (userId: string) => void = () => {},
   ) {}
 
   async #card(userId: string, cardId: string): Promise<CardRow> {
@@ -59,8 +76,14 @@ export class CardLifecycle {
   /** Calls the network, then mirrors its answer (the token's state there) into the card. */
   async #change(card: CardRow, action: Action, reason: string, idempotencyKey?: string): Promise<CardRow> {
     const answer: TokenStatusView = await this.networks.changeTokenStatus(card.network as Network, card.token_ref, action, reason, idempotencyKey).catch(fromParty);
-    const row = await cardRepo.mirrorStatus(this.db, card.id, { status: answer.status, reason: answer.reason ?? reason, suspendedBy: answer.suspended_by });
+    // The mirror and its push event commit together: a device never misses a change it could see in the list.
+    const row = await this.db.tx(async (tx) => {
+      const mirrored = await cardRepo.mirrorStatus(tx, card.id, { status: answer.status, reason: answer.reason ?? reason, suspendedBy: answer.suspended_by, at: answer.changed_at });
+      if (mirrored) await recordCardEvent(tx, mirrored, 'card.status_changed');
+      return mirrored;
+    });
     await this.cache.del(`cards:${card.user_id}`);
+    this.onChange(card.user_id);
     return row ?? card;
   }
 
@@ -139,7 +162,13 @@ export class CardLifecycle {
         cards.push(await this.#change(card, 'delete', 'device_erased'));
       } catch (err) {
         if (!(err instanceof AppError && err.code === 'token_transition_forbidden')) throw err;
-        cards.push((await cardRepo.mirrorStatus(this.db, card.id, { status: 'deleted', reason: 'device_erased', suspendedBy: null })) ?? card);
+        const row = await this.db.tx(async (tx) => {
+          const mirrored = await cardRepo.mirrorStatus(tx, card.id, { status: 'deleted', reason: 'device_erased', suspendedBy: null });
+          if (mirrored) await recordCardEvent(tx, mirrored, 'card.status_changed');
+          return mirrored;
+        });
+        this.onChange(userId);
+        cards.push(row ?? card);
       }
     }
     device = await deviceRepo.setStatus(this.db, device.id, 'erased');
@@ -148,17 +177,41 @@ export class CardLifecycle {
   }
 
   /** POST /network-events/tokens: a network's `network.token` event, mirrored into the card (in order per token), in the route's transaction. */
-  async recordTokenEvent(tx: Sql, e: NetworkTokenEvent): Promise<{ card_id: string | null; applied: boolean }> {
+  async recordTokenEvent(tx: Sql, e: NetworkTokenEvent): Promise<{ card_id: string | null; applied: boolean; user_id?: string }> {
     const card = await cardRepo.byTokenRef(tx, e.brand, e.token_ref);
     if (!card) return { card_id: null, applied: false };
     if (card.status === 'deleted') return { card_id: card.id, applied: false };
+    // A key refresh: the payload goes to the card's device on its push channel (the platform cannot read it).
+    if (e.keys_refreshed && e.provisioning_payload) {
+      if (e.token_last4) await cardRepo.updateTokenLast4(tx, card.id, e.token_last4);
+      const row = (await cardRepo.ownedBy(tx, card.id, card.user_id)) ?? card;
+      await recordDeviceEvent(tx, { userId: card.user_id, deviceId: card.device_id, type: 'card.keys_refreshed', payload: { card: publicCard(row), provisioning_payload: e.provisioning_payload } });
+      return { card_id: card.id, applied: true, user_id: card.user_id };
+    }
     // A PAN update leaves the status as it is (and why it is so); it changes what the wallet shows.
     if (e.pan_updated) {
-      if (e.card) await cardRepo.updateCardDetails(tx, card.id, { last4: e.card.last4, expMonth: e.card.exp_month, expYear: e.card.exp_year });
+      if (e.card) {
+        await cardRepo.updateCardDetails(tx, card.id, { last4: e.card.last4, expMonth: e.card.exp_month, expYear: e.card.exp_year });
+        const row = await cardRepo.ownedBy(tx, card.id, card.user_id);
+        if (row) await recordCardEvent(tx, row, 'card.updated', { reason: e.reason });
+      }
     } else {
-      await cardRepo.mirrorStatus(tx, card.id, { status: e.status, reason: e.reason, suspendedBy: e.status === 'suspended' ? e.actor : null });
+      const suspendedBy = e.status === 'suspended' ? e.actor : null;
+      const before = await cardRepo.lifecycleOf(tx, card.id);
+      // Events arrive late (at least once, in order per token): one no newer than the state the platform
+      // already mirrored (its own change's answer, or a later event) is history, not news.
+      if (before?.network_status_at && Date.parse(e.occurred_at) <= new Date(before.network_status_at).getTime()) return { card_id: card.id, applied: false, user_id: card.user_id };
+      const row = await cardRepo.mirrorStatus(tx, card.id, { status: e.status, reason: e.reason, suspendedBy, at: e.occurred_at });
+      // The platform's own change came back as the network's event: the device has heard of it already.
+      const same = row && card.status === e.status && before?.status_reason === e.reason && (before?.suspended_by ?? null) === suspendedBy;
+      if (row && !same) await recordCardEvent(tx, row, 'card.status_changed');
     }
-    await this.cache.del(`cards:${card.user_id}`);
-    return { card_id: card.id, applied: true };
+    return { card_id: card.id, applied: true, user_id: card.user_id };
+  }
+
+  /** After a token event's transaction committed: the user's cached card lists go, their open streams wake. */
+  async committed(userId: string): Promise<void> {
+    await this.cache.del(`cards:${userId}`);
+    this.onChange(userId);
   }
 }

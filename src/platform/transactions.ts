@@ -4,6 +4,7 @@ import type { Database, Sql } from '../infra/db/database.js';
 import { newId } from '../infra/ids.js';
 import { paginate, type PageParams } from '../infra/http/pagination.js';
 import { currencyByAlpha, currencyByNumeric } from '../protocol/currency.js';
+import { cachedList } from './list-cache.js';
 import { recordDeviceEvent } from './push.js';
 import { cardRepo } from './repository.js';
 
@@ -91,6 +92,11 @@ export class TransactionService {
       const row = result.rows[0];
       // The device hears of it through the push channel, committed with the row itself.
       if (row) await recordDeviceEvent(tx, { userId: card.user_id, deviceId: card.device_id, type: row.inserted ? 'transaction.recorded' : 'transaction.updated', payload: publicTransaction(row) });
+      // A reversed authorization also gets an entry of its own in the history, linked to it.
+      if (row && !row.inserted && row.status === 'reversed') {
+        const reversal = await this.#reversalEntry(tx, row);
+        if (reversal) await recordDeviceEvent(tx, { userId: card.user_id, deviceId: card.device_id, type: 'transaction.recorded', payload: publicTransaction(reversal) });
+      }
       return result;
     });
     const row = rows[0];
@@ -101,6 +107,20 @@ export class TransactionService {
     await this.cache.del(`history:${card.user_id}`);
     this.onRecorded(card.user_id, card.device_id, publicTransaction(row));
     return { id: row.id, duplicate: !row.inserted };
+  }
+
+  /** The history's reversal entry of a reversed authorization (once: keyed by the original's network id). */
+  async #reversalEntry(tx: Sql, original: TxRow): Promise<TxRow | undefined> {
+    const { rows } = await tx.query<TxRow>(
+      `INSERT INTO platform.transactions (id, user_id, card_id, device_id, network, network_transaction_id, type, status, amount, currency, merchant_name, mcc, response_code, auth_code, decline_reason, original_id, occurred_at)
+       SELECT $1, user_id, card_id, device_id, network, network_transaction_id || ':reversal', 'reversal', 'approved', amount, currency, merchant_name, mcc, NULL, NULL, NULL, id, $3
+         FROM platform.transactions WHERE id = $2
+       ON CONFLICT (network, network_transaction_id) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      // When the platform learned of it (the event carries the original's time).
+      [newId('txn'), original.id, new Date()],
+    );
+    return rows[0];
   }
 
   async #insert(tx: Sql, e: NetworkTransactionEvent, card: { id: string; user_id: string; device_id: string }, type: string, status: string, currency: string | undefined) {
@@ -139,6 +159,11 @@ export class TransactionService {
   }
 
   async list(userId: string, filter: { card_id?: string | undefined; device_id?: string | undefined; status?: string | undefined; type?: string | undefined; created_gte?: string | undefined; created_lte?: string | undefined }, page: PageParams) {
+    // Briefly cached; every recorded or updated transaction of the user deletes `history:<user>` before it returns.
+    return cachedList(this.cache, `history:${userId}`, { filter, page }, () => this.#list(userId, filter, page));
+  }
+
+  async #list(userId: string, filter: { card_id?: string | undefined; device_id?: string | undefined; status?: string | undefined; type?: string | undefined; created_gte?: string | undefined; created_lte?: string | undefined }, page: PageParams) {
     const params: unknown[] = [userId];
     let q = `SELECT ${COLUMNS} FROM platform.transactions WHERE user_id = $1`;
     const add = (clause: string, v: unknown) => {

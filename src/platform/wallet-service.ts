@@ -7,6 +7,7 @@ import { sha256 } from '../infra/http/auth.js';
 import { paginate, type PageParams } from '../infra/http/pagination.js';
 import { PartyError, PartyUnavailable } from '../infra/transport.js';
 import { artId } from './art.js';
+import { cachedList } from './list-cache.js';
 import type { DeviceCa } from './device-ca.js';
 import type { Network, NetworkGateway, NetworkKey, ProvisioningResult } from './gateway.js';
 import { cardRepo, deviceRepo, platformRepo, requestorRepo, type CardRow, type DeviceRow } from './repository.js';
@@ -199,6 +200,11 @@ export class WalletService {
     return { card, result };
   }
 
+  /** Drops the user's cached card lists (after a change committed: a route's step, not inside it). */
+  async forgetCards(userId: string): Promise<void> {
+    await this.cache.del(`cards:${userId}`);
+  }
+
   async activate(tx: Sql, cardId: string, userId: string) {
     const row = await cardRepo.setStatus(tx, cardId, 'active');
     await this.cache.del(`cards:${userId}`);
@@ -213,6 +219,11 @@ export class WalletService {
   }
 
   async cards(userId: string, deviceId: string | null, page: PageParams) {
+    // Briefly cached; every change of the user's cards deletes `cards:<user>` before it returns.
+    return cachedList(this.cache, `cards:${userId}`, { deviceId, page }, () => this.#cards(userId, deviceId, page));
+  }
+
+  async #cards(userId: string, deviceId: string | null, page: PageParams) {
     const params: unknown[] = [userId];
     let where = `SELECT ${cardRepo.columns} FROM platform.cards WHERE user_id = $1 AND status <> 'deleted'`;
     if (deviceId) {

@@ -261,9 +261,12 @@ describe('issuer events', () => {
     const { d, issued } = await freshCard('visa');
     assert.equal((await pay(d)).responseCode, '00');
     const r = await req('POST', `/issuer/${TESSERA_BANK}/v1/cards/${issued.cardId}/reissue`, issuerKey(), { new_number: true, exp_month: 6, exp_year: issued.expYear + 1 });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.tokens_changed, 1);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal((r.body.notification as { status: string }).status, 'pending');
     const newPan = String(r.body.number);
+    // The network hears of it through the issuer's outbox.
+    assert.equal((await tokenRow(d.tokenRef)).card_last4, issued.pan.reveal().slice(-4), 'not re-mapped before delivery');
+    await drain();
     assert.notEqual(newPan, issued.pan.reveal());
     assert.ok(newPan.startsWith('411111'));
     const row = await tokenRow(d.tokenRef);
@@ -290,8 +293,9 @@ describe('issuer events', () => {
     const { d, issued } = await freshCard('visa');
     const base = `/issuer/${TESSERA_BANK}/v1/cards/${issued.cardId}`;
     let r = await req('POST', `${base}/block`, issuerKey());
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.tokens_changed, 1);
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    assert.equal(r.body.status, 'blocked');
+    await drain();
     assert.deepEqual([(await tokenRow(d.tokenRef)).status, (await tokenRow(d.tokenRef)).suspended_by], ['suspended', 'issuer']);
     assert.equal((await pay(d)).responseCode, '62');
     await drain();
@@ -300,10 +304,12 @@ describe('issuer events', () => {
 
     r = await req('POST', `${base}/unblock`, issuerKey());
     assert.equal(r.body.status, 'active');
+    await drain();
     assert.equal((await pay(d)).responseCode, '00');
 
     r = await req('POST', `${base}/close`, issuerKey());
     assert.equal(r.body.status, 'closed');
+    await drain();
     assert.equal((await tokenRow(d.tokenRef)).status, 'deleted');
     assert.equal((await pay(d)).responseCode, '14');
     await drain();

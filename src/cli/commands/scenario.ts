@@ -5,6 +5,8 @@ import { openTarget, stepper } from '../../scenario/harness.js';
 import { runProvision, type NetworkName } from '../../scenario/provision.js';
 import { describeAmount, kernelFor, sandboxTerminal, tap, terminalTransport, withChangedAmount } from '../../scenario/tap.js';
 import { SANDBOX_DEFAULT_CARDS } from '../../scenario/cards.js';
+import { runLostDevice, type ScenarioLog, type ScenarioOutcome } from '../../scenario/lost-device.js';
+import { runReissue } from '../../scenario/reissue.js';
 import { AcquirerClient } from '../../acquirer/client.js';
 import { currencyByAlpha, parseAmount, SUPPORTED_CURRENCIES } from '../../protocol/currency.js';
 import { describeMessage } from '../../protocol/iso8583/iso8583.js';
@@ -37,12 +39,16 @@ function urlOption(v: unknown): string | undefined {
 
 const USAGE = `usage:
   tessera scenario provision [--network N] [--card NUMBER] [--yellow] [--url URL] [--trace FILE]
-  tessera scenario tap [--network N] [--card NUMBER] [--amount 12.34] [--currency USD] [--url URL] [--trace FILE] [--replay]`;
+  tessera scenario tap [--network N] [--card NUMBER] [--amount 12.34] [--currency USD] [--url URL] [--trace FILE] [--replay]
+  tessera scenario lost-device [--network N] [--amount 12.34] [--url URL] [--trace FILE]
+  tessera scenario reissue [--network N] [--amount 12.34] [--url URL] [--trace FILE]`;
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'provision') return provision(rest);
   if (name === 'tap') return tapScenario(rest);
+  if (name === 'lost-device') return lifecycleScenario(rest, 'lost-device', runLostDevice);
+  if (name === 'reissue') return lifecycleScenario(rest, 'reissue', runReissue);
   throw new UsageError(USAGE.replace(/\n/g, ' '));
 }
 
@@ -101,6 +107,33 @@ async function tapScenario(argv: string[]): Promise<number> {
     }
     process.stdout.write(`\n${ok ? 'OK' : 'FAILED'}: ${r.approved ? 'approved' : `declined ${r.responseCode}`}${values.replay ? (ok ? '; replays did not approve twice' : '; a replay was approved or the holds are wrong') : ''}${values.trace ? `; trace in ${values.trace}` : ''}\n`);
     return ok ? 0 : 1;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    process.stdout.write(`\nFAILED: ${code ? `${code}: ` : ''}${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await target.close();
+  }
+}
+
+/** The flow-4 scenarios: the same options, output and exit codes as `scenario tap` (0 only when the expected outcomes happen). */
+async function lifecycleScenario(
+  argv: string[],
+  name: string,
+  fn: (target: Awaited<ReturnType<typeof openTarget>>, options: { network?: NetworkName | undefined; amount: number }, log: ScenarioLog) => Promise<ScenarioOutcome>,
+): Promise<number> {
+  const { values } = parse(argv, { network: { type: 'string' }, amount: { type: 'string' }, url: { type: 'string' }, trace: { type: 'string' } }, false);
+  const network = networkOption(values.network);
+  const url = urlOption(values.url);
+  const amount = parseAmount(values.amount ?? '12.34', currencyByAlpha('USD')!);
+  if (amount === undefined || amount <= 0) throw new UsageError('--amount must be a positive amount with at most 2 decimals');
+  const log = stepper();
+  const target = await openTarget({ url, traceFile: values.trace });
+  try {
+    log.step(url ? `platform at ${url}` : 'throwaway embedded platform (PGlite in memory, every party in this process)');
+    const r = await fn(target, { network, amount }, log);
+    process.stdout.write(`\n${r.ok ? 'OK' : 'FAILED'}: ${name}: ${r.summary}${values.trace ? `; trace in ${values.trace}` : ''}\n`);
+    return r.ok ? 0 : 1;
   } catch (err) {
     const code = (err as { code?: string }).code;
     process.stdout.write(`\nFAILED: ${code ? `${code}: ` : ''}${(err as Error).message}\n`);

@@ -23,13 +23,14 @@ export const v1_card_lifecycle = (lifecycle: TokenLifecycle) =>
         pan: Type.String({ pattern: '^[0-9]{12,19}$' }),
         action: Type.Union([Type.Literal('suspend'), Type.Literal('resume'), Type.Literal('delete')]),
         reason: Reason,
+        event_id: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Za-z]{1,64}$', description: "The issuer's outbox event id: recorded with the change, so a redelivery changes nothing." })),
       },
       { additionalProperties: false },
     ),
     response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(TokenLifecycleSchema), has_more: Type.Boolean() }) },
     async handler({ params, body, principal, step }) {
       if (principal?.kind !== 'apiKey' || principal.role !== 'issuer') throw new AppError('permission_denied');
-      const data = await lifecycle.changeCard(brandParam(params.brand), principal.ownerId, body.pan, body.action, body.reason, (fn) => step('change', fn));
+      const data = await lifecycle.changeCard(brandParam(params.brand), principal.ownerId, body.pan, body.action, body.reason, (fn) => step('change', fn), body.event_id);
       return { status: 200, body: { object: 'list', data, has_more: false } };
     },
   });

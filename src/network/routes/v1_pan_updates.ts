@@ -24,10 +24,11 @@ export const v1_pan_updates = (lifecycle: TokenLifecycle) =>
         new_pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$' })),
         exp_month: Type.Integer({ minimum: 1, maximum: 12 }),
         exp_year: Type.Integer({ minimum: 2000, maximum: 2099 }),
+        event_id: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Za-z]{1,64}$', description: "The issuer's outbox event id: recorded with the change, so a redelivery changes nothing." })),
       },
       { additionalProperties: false },
     ),
-    response: { 200: Type.Object({ object: Type.Literal('pan_update'), tokens: Type.Array(TokenLifecycleSchema) }) },
+    response: { 200: Type.Object({ object: Type.Literal('pan_update'), tokens: Type.Array(TokenLifecycleSchema), duplicate: Type.Optional(Type.Boolean()) }) },
     async handler({ params, body, principal, step }) {
       if (principal?.kind !== 'apiKey' || principal.role !== 'issuer') throw new AppError('permission_denied');
       return { status: 200, body: await lifecycle.panUpdate(brandParam(params.brand), principal.ownerId, body, (fn) => step('remap', fn)) };

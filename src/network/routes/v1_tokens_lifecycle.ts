@@ -13,6 +13,7 @@ export const TokenLifecycleSchema = Type.Object({
   suspended_by: Type.Union([Type.Literal('platform'), Type.Literal('issuer'), Type.Null()]),
   reason: Type.Union([Type.String(), Type.Null()]),
   last4: Type.String({ description: "The token's last four digits." }),
+  changed_at: Type.Optional(Type.Union([Type.String({ description: 'When this status was set (the occurred_at of its event).' }), Type.Null()])),
 });
 
 const SUMMARY: Record<LifecycleAction, string> = {

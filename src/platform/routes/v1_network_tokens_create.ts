@@ -13,7 +13,7 @@ export const v1_network_tokens_create = (svc: CardLifecycle) =>
     description: 'At-least-once delivery from the network outbox, in order per token; the Idempotency-Key is the event id.',
     tags: ['wallet platform'],
     auth: { kind: 'apiKey', roles: ['network'] },
-    idempotency: 'atomic',
+    idempotency: 'phased',
     body: Type.Object(
       {
         token_ref: Type.String({ minLength: 1, maxLength: 64 }),
@@ -23,6 +23,9 @@ export const v1_network_tokens_create = (svc: CardLifecycle) =>
         actor: Type.Union([Type.Literal('platform'), Type.Literal('issuer')]),
         occurred_at: Type.String({ maxLength: 40 }),
         pan_updated: Type.Optional(Type.Boolean()),
+        keys_refreshed: Type.Optional(Type.Boolean()),
+        provisioning_payload: Type.Optional(Type.String({ minLength: 1, maxLength: 16384 })),
+        token_last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
         card: Type.Optional(
           Type.Object({ last4: Type.String({ pattern: '^[0-9]{4}$' }), exp_month: Type.Integer({ minimum: 1, maximum: 12 }), exp_year: Type.Integer({ minimum: 2000, maximum: 2099 }) }),
         ),
@@ -30,9 +33,12 @@ export const v1_network_tokens_create = (svc: CardLifecycle) =>
       { additionalProperties: true },
     ),
     response: { 200: Type.Object({ card_id: Type.Union([Type.String(), Type.Null()]), applied: Type.Boolean() }) },
-    async handler({ body, principal, tx }) {
+    async handler({ body, principal, step }) {
       // A network may speak only for its own brand.
       if (principal?.kind === 'apiKey' && principal.ownerId !== body.brand) throw new AppError('permission_denied', { message: 'This network key speaks for another brand.' });
-      return { status: 200, body: await svc.recordTokenEvent(tx, body) };
+      const { user_id: userId, ...result } = await step('apply', (tx) => svc.recordTokenEvent(tx, body));
+      // After the commit: the user's cached card lists go, the user's open event streams wake.
+      if (userId) await svc.committed(userId);
+      return { status: 200, body: result };
     },
   });

@@ -24,6 +24,7 @@ export const v1_provisioning_confirm = (svc: WalletService) =>
       const networkKey = await step('network_key', async () => (clientKey ? `cnf:${userId}:${clientKey}` : `cnf:${userId}:${randomBase62(24)}`));
       const { result } = await call('network', () => svc.confirmAtNetwork(userId, deviceId, params.card_id, body.code, networkKey));
       const card = await step('record', (tx) => svc.activate(tx, params.card_id, userId));
+      await svc.forgetCards(userId);
       return { status: 200, body: { object: 'provisioning', card, status: result.status, verification: null, provisioning_payload: result.provisioning_payload } };
     },
   });

@@ -33,6 +33,7 @@ export const v1_provisioning_create = (svc: WalletService) =>
       const networkKey = await step('network_key', async () => (clientKey ? `prv:${userId}:${clientKey}` : `prv:${userId}:${randomBase62(24)}`));
       const result = await call('network', () => svc.requestToken(userId, deviceId, body, networkKey));
       const card = await step('record', (tx) => svc.recordCard(tx, userId, deviceId, body.network, result));
+      await svc.forgetCards(userId);
       return { status: 201, body: { object: 'provisioning', card, status: result.status, verification: result.verification, provisioning_payload: result.provisioning_payload } };
     },
   });
