@@ -27,7 +27,7 @@ import {
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
 import { acquirerRepo as repo, type AuthorizationRow, type Completion, type ReversalReason, type TerminalContext } from './repository.js';
 import { brandForPan, isWellFormedPan } from './routing.js';
-import { enqueueTransactionEvent, type TransactionEventData } from './webhooks.js';
+import { enqueueTransactionEvent, transactionEvent, type TransactionEventData } from './webhooks.js';
 
 export interface AcquirerSettings {
   /** DE 32: the acquirer's institution id (n..11). */
@@ -70,8 +70,9 @@ function toTerminal(response: IsoMessage, stan: string, transmitted: string): Is
  * detects duplicate transmissions, routes by the token's BIN, forwards to the network with a deadline,
  * and owes the network a reversal whenever the outcome of a forwarded authorization is unknown.
  *
- * Each state change is one SERIALIZABLE transaction; the network call sits between two of them, never
- * inside one. The (terminal, STAN, DE 7) unique constraint, not a cache, is what makes one terminal
+ * Each state change is one transaction; on the usual path each is a single statement (the admission's
+ * INSERT ... ON CONFLICT, the answer with its event), the rarer ones SERIALIZABLE transactions. The
+ * network call sits between two of them, never inside one. The (terminal, STAN, DE 7) unique constraint, not a cache, is what makes one terminal
  * message one network call.
  */
 export class AuthorizationSwitch {
@@ -149,9 +150,10 @@ export class AuthorizationSwitch {
   }
 
   /**
-   * Records the message under its duplicate-transmission key, or finds the one recorded before. One
-   * INSERT in one transaction: under SERIALIZABLE, a transaction that only writes rarely conflicts, so
-   * concurrent terminals do not retry each other's work.
+   * Records the message under its duplicate-transmission key, or finds the one recorded before. A
+   * message for a network is one INSERT ... ON CONFLICT DO NOTHING, a transaction of its own (one round
+   * trip): a concurrent twin waits for the first insert's commit and then finds its row. An answer known
+   * at once (14) is written with its event, in one transaction.
    */
   private async admit(terminal: TerminalContext, msg: IsoMessage, requestHash: Buffer, brand: Network | null, started: number): Promise<Admission> {
     const stan = text(msg, 11)!;
@@ -173,7 +175,7 @@ export class AuthorizationSwitch {
       const response = brand ? undefined : packMessage(toTerminal(localResponse(forward, '0110', '14'), stan, transmitted));
       const final: Completion | undefined = response && { status: 'declined', responseCode: '14', authCode: null, response, latencyMs: elapsed(started), completedAt: now };
       try {
-        const admission = await this.db.tx(async (tx): Promise<Admission> => {
+        const record = async (tx: Sql): Promise<Admission> => {
           const inserted = await repo.insertAuthorization(tx, {
             id,
             terminalId: terminal.id,
@@ -203,7 +205,8 @@ export class AuthorizationSwitch {
             return { kind: 'final', response };
           }
           return { kind: 'new', id, brand: brand!, forward, networkStan };
-        });
+        };
+        const admission = response ? await this.db.tx(record) : await record(this.db);
         if (admission.kind === 'final') this.log.info({ authorization_id: id, terminal: terminal.id, response_code: '14', iso: logView(forward) }, 'authorization: no network for this number');
         return admission;
       } catch (err) {
@@ -244,12 +247,15 @@ export class AuthorizationSwitch {
   private async forward(terminal: TerminalContext, msg: IsoMessage, a: Extract<Admission, { kind: 'new' }>, started: number): Promise<Uint8Array> {
     const outcome = await this.link.exchange(a.brand, packMessage(a.forward));
     const { completion, reversal } = this.settle(msg, a, outcome, started);
-    const won = await this.db.tx(async (tx) => {
-      const ok = await repo.completeAuthorization(tx, a.id, completion);
-      if (ok && reversal) await this.recordReversal(tx, { id: a.id, brand: a.brand, forwarded: packForStorage(a.forward), network_stan: a.networkStan, network_transmitted: text(a.forward, 7)! }, reversal);
-      if (ok) await enqueueTransactionEvent(tx, this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt);
-      return ok;
-    });
+    // The usual outcome is one statement (the answer and its event together); a reversal owed makes it a transaction.
+    const won = !reversal
+      ? await repo.completeAuthorizationWithEvent(this.db, a.id, completion, transactionEvent(this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt))
+      : await this.db.tx(async (tx) => {
+          const ok = await repo.completeAuthorization(tx, a.id, completion);
+          if (ok) await this.recordReversal(tx, { id: a.id, brand: a.brand, forwarded: packForStorage(a.forward), network_stan: a.networkStan, network_transmitted: text(a.forward, 7)! }, reversal);
+          if (ok) await enqueueTransactionEvent(tx, this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt);
+          return ok;
+        });
     const logged = { authorization_id: a.id, terminal: terminal.id, brand: a.brand, outcome: outcome.kind, response_code: completion.responseCode, status: completion.status, latency_ms: completion.latencyMs, iso: logView(a.forward) };
     if (!won) {
       // Another process answered for this one while it waited (it took too long): that answer stands.

@@ -279,6 +279,26 @@ export const acquirerRepo = {
     return rowCount === 1;
   },
 
+  /**
+   * completeAuthorization and the authorization's outbox event (the row infra/outbox.ts's \`enqueue\`
+   * writes) in ONE statement, atomic as a transaction: the event exists exactly when this call won.
+   */
+  async completeAuthorizationWithEvent(sql: Sql, id: string, c: Completion, event: { eventId: string; topic: string; aggregateId: string; payload: unknown }): Promise<boolean> {
+    const { rows } = await sql.query<{ won: number }>(
+      `WITH u AS (
+         UPDATE acquirer.authorizations SET status = $2, response_code = $3, auth_code = $4, response = $5, latency_ms = $6, completed_at = $7
+          WHERE id = $1 AND status = 'pending'
+         RETURNING id),
+       e AS (
+         INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload) SELECT $8, $9, $10, $11::jsonb FROM u
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING event_id)
+       SELECT (SELECT count(*) FROM u)::int AS won, (SELECT count(*) FROM e)::int AS events`,
+      [id, c.status, c.responseCode, c.authCode, c.response, c.latencyMs, c.completedAt, event.eventId, event.topic, event.aggregateId, JSON.stringify(event.payload)],
+    );
+    return rows[0]?.won === 1;
+  },
+
   async responseOf(sql: Sql, id: string): Promise<Uint8Array | null> {
     const { rows } = await sql.query<{ response: Uint8Array | null }>('SELECT response FROM acquirer.authorizations WHERE id = $1', [id]);
     return rows[0]?.response ?? null;
@@ -397,4 +417,53 @@ export const acquirerRepo = {
     );
     return rows[0]?.status;
   },
+};
+
+// --- Refunds (src/acquirer/refunds.ts) ---
+
+export interface AcquirerRefundRow {
+  id: string;
+  authorization_id: string;
+  merchant_id: string;
+  brand: string;
+  amount: string;
+  currency: string;
+  status: 'pending' | 'approved' | 'declined';
+  response_code: string | null;
+  auth_code: string | null;
+  message: Buffer;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+const REFUND_COLUMNS = 'id, authorization_id, merchant_id, brand, amount::text AS amount, currency, status, response_code, auth_code, message, created_at, completed_at';
+
+export const refundRepo = {
+  async authorization(sql: Sql, id: string): Promise<{ id: string; merchant_id: string; brand: string | null; amount: string; currency: string; status: string; forwarded: Buffer; network_stan: string; network_transmitted: string } | undefined> {
+    const { rows } = await sql.query<{ id: string; merchant_id: string; brand: string | null; amount: string; currency: string; status: string; forwarded: Buffer; network_stan: string; network_transmitted: string }>(
+      'SELECT id, merchant_id, brand, amount::text AS amount, currency, status, forwarded, network_stan, network_transmitted FROM acquirer.authorizations WHERE id = $1',
+      [id],
+    );
+    return rows[0] ? { ...rows[0], forwarded: Buffer.from(rows[0].forwarded) } : undefined;
+  },
+  /** What the authorization's refunds (not declined) add up to, its row locked. */
+  async refundedOf(sql: Sql, authorizationId: string): Promise<bigint> {
+    await sql.query('SELECT 1 FROM acquirer.authorizations WHERE id = $1 FOR UPDATE', [authorizationId]);
+    const { rows } = await sql.query<{ total: string }>("SELECT coalesce(sum(amount), 0)::text AS total FROM acquirer.refunds WHERE authorization_id = $1 AND status <> 'declined'", [authorizationId]);
+    return BigInt(rows[0]!.total);
+  },
+  async insert(sql: Sql, r: { id: string; authorizationId: string; merchantId: string; brand: string; amount: bigint; currency: string; stan: string; transmitted: string; message: Uint8Array }): Promise<void> {
+    await sql.query(
+      `INSERT INTO acquirer.refunds (id, authorization_id, merchant_id, brand, amount, currency, stan, transmitted, message) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9)`,
+      [r.id, r.authorizationId, r.merchantId, r.brand, r.amount.toString(), r.currency, r.stan, r.transmitted, r.message],
+    );
+  },
+  async complete(sql: Sql, id: string, a: { status: 'approved' | 'declined'; responseCode: string; authCode: string | null }): Promise<void> {
+    await sql.query(`UPDATE acquirer.refunds SET status = $2, response_code = $3, auth_code = $4, completed_at = now() WHERE id = $1 AND status = 'pending'`, [id, a.status, a.responseCode, a.authCode]);
+  },
+  async byId(sql: Sql, id: string): Promise<AcquirerRefundRow | undefined> {
+    const { rows } = await sql.query<AcquirerRefundRow>(`SELECT ${REFUND_COLUMNS} FROM acquirer.refunds WHERE id = $1`, [id]);
+    return rows[0];
+  },
+  listQuery: `SELECT ${REFUND_COLUMNS} FROM acquirer.refunds WHERE merchant_id = $1`,
 };

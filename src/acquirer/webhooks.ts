@@ -44,8 +44,8 @@ export interface WebhookEventBody {
   data: { object: Record<string, unknown> };
 }
 
-/** Writes the event for one answered authorization in the caller's transaction. */
-export async function enqueueTransactionEvent(tx: Sql, a: TransactionEventData, now: Date): Promise<string> {
+/** The outbox row of the event for one answered authorization (what enqueueTransactionEvent writes). */
+export function transactionEvent(a: TransactionEventData, now: Date): { eventId: string; topic: string; aggregateId: string; payload: WebhookEventBody } {
   const eventId = newId('evt', now.getTime());
   const body: WebhookEventBody = {
     id: eventId,
@@ -69,7 +69,12 @@ export async function enqueueTransactionEvent(tx: Sql, a: TransactionEventData, 
       },
     },
   };
-  return enqueue(tx, { topic: WEBHOOK_TOPIC, aggregateId: a.merchantId, payload: body, eventId });
+  return { eventId, topic: WEBHOOK_TOPIC, aggregateId: a.merchantId, payload: body };
+}
+
+/** Writes the event for one answered authorization in the caller's transaction. */
+export async function enqueueTransactionEvent(tx: Sql, a: TransactionEventData, now: Date): Promise<string> {
+  return enqueue(tx, transactionEvent(a, now));
 }
 
 export interface WebhookEndpointView {
@@ -169,6 +174,16 @@ export class WebhookService {
     const { rows } = await this.db.query<{ id: string; event_id: string; status_code: number | null; error: string | null; succeeded: boolean; duration_ms: number; created_at: Date }>(
       'SELECT id, event_id, status_code, error, succeeded, duration_ms, created_at FROM acquirer.webhook_deliveries WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2',
       [endpointId, limit],
+    );
+    return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at).toISOString() }));
+  }
+
+  /** Delivery attempts across every merchant's endpoints, newest first (the operations console). */
+  async recentDeliveries(limit = 50) {
+    const { rows } = await this.db.query<{ id: string; endpoint_id: string; merchant_id: string; url: string; event_id: string; status_code: number | null; error: string | null; succeeded: boolean; duration_ms: number; created_at: Date }>(
+      `SELECT d.id, d.endpoint_id, e.merchant_id, e.url, d.event_id, d.status_code, d.error, d.succeeded, d.duration_ms, d.created_at
+         FROM acquirer.webhook_deliveries d JOIN acquirer.webhook_endpoints e ON e.id = d.endpoint_id ORDER BY d.id DESC LIMIT $1`,
+      [limit],
     );
     return rows.map((r) => ({ ...r, id: String(r.id), created_at: new Date(r.created_at).toISOString() }));
   }

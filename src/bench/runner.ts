@@ -28,7 +28,28 @@ function percentile(sorted: Float64Array, p: number): number {
   return Math.round(sorted[i]! * 100) / 100;
 }
 
+/**
+ * TESSERA_BENCH_CPU_PROFILE=file.cpuprofile: a V8 CPU profile of the timed part only (set-up excluded),
+ * for Chrome DevTools or any .cpuprofile viewer.
+ */
+async function startProfile(): Promise<(() => Promise<void>) | null> {
+  const file = process.env.TESSERA_BENCH_CPU_PROFILE;
+  if (!file) return null;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchSummary> {
+  const stopProfile = await startProfile();
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;
@@ -61,6 +82,7 @@ export async function runBench(options: BenchOptions): Promise<BenchSummary> {
   await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
   clearInterval(timer);
   const seconds = (performance.now() - started) / 1000;
+  await stopProfile?.();
   progress('\n');
   const sorted = Float64Array.from(latencies).sort();
   return { scenario: options.scenario, ok, failed, rps: Math.round((ok / seconds) * 10) / 10, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99) };

@@ -3,9 +3,27 @@
  * with the real card number in DE2 and the token context in DE48; the issuer decides, places a hold and
  * answers a 0110. Reversals (0400, 0420) release the hold exactly once.
  *
- * Every decision is ONE serializable transaction with everything it writes: the authorization record,
- * the hold, the balanced ledger posting and the outbox event. So, after any crash or timeout, the
- * issuer's active holds are exactly its approved, not reversed authorizations.
+ * Every decision is ONE transaction with everything it writes: the authorization record, the hold, the
+ * balanced ledger posting and the outbox event. So, after any crash or timeout, the issuer's active holds
+ * are exactly its approved, not reversed authorizations.
+ *
+ * ## Concurrency
+ * A decision and a reversal are serialized by locks, not by SSI (READ COMMITTED, no serialization
+ * failures to retry). Under SERIALIZABLE, concurrent decisions on different accounts kept failing each
+ * other: the foreign-key checks of the hold (on the new authorization) and of the ledger entries (on the
+ * new hold) read the index pages every concurrent decision inserts into. The protocol:
+ * 1. the transaction's first statement (sent with BEGIN) takes an advisory lock on the transaction key
+ *    (issuer, txn_key); a decision on a 0100 and a reversal naming it take the same lock;
+ * 2. a decision then reads, in one statement: an earlier decision under the key, a reversal under it, and
+ *    the card with its account, locking both rows FOR UPDATE; a reversal reads its original and hold;
+ * 3. it writes (one statement for a decision) and commits, releasing the locks.
+ * Everything a decision depends on is either under a lock it holds (the key: no other decision or
+ * reversal of this message can commit meanwhile; the card and account rows: every change to a card's
+ * status or velocity and to an account's status, balance, limit or held total updates that row, and so
+ * waits, or made its change before the lock was granted, and then the read sees it) or written by it
+ * alone (its new rows). Each READ COMMITTED statement sees what was committed before it began, so the
+ * reads of step 2 see every earlier holder's writes: the outcome is the one a serial execution in lock
+ * order gives. The UNIQUE keys stay the last guard.
  *
  * ## The network's transaction key
  * `DE32 (zero-filled to 11) : DE11 : DE7 : DE41` of the 0100 as the issuer received it. A reversal names
@@ -156,10 +174,12 @@ export class AuthorizationEngine {
    * transaction runs again and finds its record. A transaction that still cannot serialize is answered
    * 96 (nothing was written; the same message may be sent again).
    */
-  async #run(fn: (tx: Sql, afterConflict: boolean) => Promise<Decision>): Promise<Decision> {
+  async #run(issuerId: string, key: string, fn: (tx: Sql, afterConflict: boolean) => Promise<Decision>): Promise<Decision> {
+    // See "Concurrency" above: the transaction key's lock, taken with BEGIN.
+    const options = { isolation: 'read committed' as const, advisoryLock: `issuer.txn:${issuerId}:${key}`, retries: DECISION_RETRIES };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.tx((tx) => fn(tx, attempt > 0), { retries: DECISION_RETRIES });
+        return await this.db.tx((tx) => fn(tx, attempt > 0), options);
       } catch (err) {
         if (isUniqueViolation(err) && attempt < 5) continue;
         if (err instanceof AppError && err.code === 'busy_retry') return notRecorded('96', 'busy');
@@ -194,27 +214,18 @@ export class AuthorizationEngine {
       token: tokenContext(msg),
     };
     const now = this.clock();
-    // A retransmission is answered from its record without opening a serializable transaction. The
-    // lookup stays out of the decision's read set on purpose: keys are close together (STAN, DE7), so
-    // under SSI every concurrent decision would hold a predicate lock on the same index page and they
-    // would keep failing each other. The unique constraint is the guard: a twin that commits first
-    // makes this insert fail, and the re-run below then finds and replays its record.
-    const known = await repo.authorizationByKey(this.db, issuerId, req.key);
-    if (known) return replayOf(known, req);
-    return this.#run((tx, afterConflict) => this.#decide(tx, issuerId, caller, req, now, afterConflict));
+    return this.#run(issuerId, req.key, (tx) => this.#decide(tx, issuerId, caller, req, now));
   }
 
-  async #decide(tx: Sql, issuerId: string, caller: Caller, req: Request0100, now: Date, afterConflict = false): Promise<Decision> {
-    if (afterConflict) {
-      const existing = await repo.authorizationByKey(tx, issuerId, req.key);
-      if (existing) return replayOf(existing, req);
-    }
-
-    const card = req.fingerprint ? await repo.cardForAuthorization(tx, issuerId, req.fingerprint) : undefined;
+  async #decide(tx: Sql, issuerId: string, caller: Caller, req: Request0100, now: Date): Promise<Decision> {
+    // Under the key's lock: a retransmission finds its record (and gets its answer again), a reversal
+    // that came first its tombstone; the card and account rows are locked until the end.
+    const { existing, reversed, card } = await repo.decisionContext(tx, issuerId, req.key, req.fingerprint);
+    if (existing) return replayOf(existing, req);
     if (card && caller.network && card.network !== caller.network) return notRecorded('14', 'other_brand');
     const record = (code: string, reason: string, cdcvm: boolean | null = null) => this.#record(tx, issuerId, req, card, now, code, reason, cdcvm);
 
-    if (await repo.reversalByKey(tx, issuerId, req.key)) return record('12', 'reversed_before_original');
+    if (reversed) return record('12', 'reversed_before_original');
     if (req.processingCode === null || !req.processingCode.startsWith('00')) return record('12', 'processing_code_unsupported');
     if (!card) return record('14', 'unknown_card');
 
@@ -244,74 +255,64 @@ export class AuthorizationEngine {
     return record('00', 'approved', cdcvm);
   }
 
-  /** Writes the decision; an approval also places its hold and its balanced ledger posting. Then the event. */
+  /** Writes the decision, in one statement: an approval also places its hold and its balanced ledger posting; then the event. */
   async #record(tx: Sql, issuerId: string, req: Request0100, card: AuthorizationCardRow | undefined, now: Date, code: string, reason: string, cdcvm: boolean | null): Promise<Decision> {
     const approved = code === '00';
     const id = newId('iauth', now.getTime());
     const approval = approved ? authCode(randomInt) : null;
-    await repo.insertAuthorization(tx, {
-      id,
-      issuerId,
-      txnKey: req.key,
-      panFingerprint: req.fingerprint,
-      cardId: card?.id ?? null,
-      accountId: card?.account_id ?? null,
-      processingCode: req.processingCode,
-      amount: req.amount,
-      currencyNumeric: req.currencyNumeric,
-      posEntryMode: req.posEntryMode,
-      rrn: req.rrn,
-      merchantId: req.merchantId,
-      merchantName: req.merchantName,
-      responseCode: code,
-      authCode: approval,
-      reason,
-      cdcvm,
-      at: now,
-    });
-    let holdId: string | undefined;
-    if (approved && card && approval) {
-      holdId = newId('hold', now.getTime());
-      await repo.insertHold(tx, { id: holdId, issuerId, authorizationId: id, accountId: card.account_id, cardId: card.id, amount: req.amount, currency: card.currency, authCode: approval, txnKey: req.key, at: now });
-      await repo.adjustHeld(tx, card.account_id, req.amount);
-      await repo.countApproval(tx, card.id, now, AUTHORIZATION_LIMITS.velocityWindowMs);
-      await repo.insertPosting(tx, {
+    const holdId = approved && card && approval ? newId('hold', now.getTime()) : undefined;
+    await repo.recordDecision(tx, {
+      authorization: {
+        id,
         issuerId,
-        transactionId: id,
-        kind: 'hold',
-        holdId,
-        currency: card.currency,
+        txnKey: req.key,
+        panFingerprint: req.fingerprint,
+        cardId: card?.id ?? null,
+        accountId: card?.account_id ?? null,
+        processingCode: req.processingCode,
+        amount: req.amount,
+        currencyNumeric: req.currencyNumeric,
+        posEntryMode: req.posEntryMode,
+        rrn: req.rrn,
+        merchantId: req.merchantId,
+        merchantName: req.merchantName,
+        responseCode: code,
+        authCode: approval,
+        reason,
+        cdcvm,
         at: now,
-        entries: [
-          { ledgerAccount: card.account_id, amount: -req.amount },
-          { ledgerAccount: 'authorizations_pending', amount: req.amount },
-        ],
-      });
-    }
-    if (card) {
-      await enqueue(tx, {
-        topic: AUTHORIZATION_TOPIC,
-        aggregateId: card.id,
-        payload: {
-          type: approved ? 'authorization.approved' : 'authorization.declined',
-          authorization_id: id,
-          issuer_id: issuerId,
-          card_id: card.id,
-          account_id: card.account_id,
-          last4: card.last4,
-          token_last4: req.token?.tokenLast4 ?? null,
-          amount: Number(req.amount),
-          currency: card.currency,
-          response_code: code,
-          auth_code: approval,
-          reason,
-          hold_id: holdId ?? null,
-          merchant_id: req.merchantId,
-          merchant_name: req.merchantName,
-          created_at: now.toISOString(),
-        },
-      });
-    }
+      },
+      ...(holdId && card && approval
+        ? { approval: { holdId, accountId: card.account_id, cardId: card.id, currency: card.currency, authCode: approval, velocityWindowMs: AUTHORIZATION_LIMITS.velocityWindowMs } }
+        : {}),
+      ...(card
+        ? {
+            event: {
+              eventId: newId('evt'),
+              topic: AUTHORIZATION_TOPIC,
+              aggregateId: card.id,
+              payload: {
+                type: approved ? 'authorization.approved' : 'authorization.declined',
+                authorization_id: id,
+                issuer_id: issuerId,
+                card_id: card.id,
+                account_id: card.account_id,
+                last4: card.last4,
+                token_last4: req.token?.tokenLast4 ?? null,
+                amount: Number(req.amount),
+                currency: card.currency,
+                response_code: code,
+                auth_code: approval,
+                reason,
+                hold_id: holdId ?? null,
+                merchant_id: req.merchantId,
+                merchant_name: req.merchantName,
+                created_at: now.toISOString(),
+              },
+            },
+          }
+        : {}),
+    });
     return { code, reason, ...(approval ? { authCode: approval } : {}), replay: false, recorded: true, authorizationId: id, ...(holdId ? { holdId } : {}) };
   }
 
@@ -332,7 +333,7 @@ export class AuthorizationEngine {
     const transmitted = text(msg, 7) ?? null;
     const now = this.clock();
 
-    return this.#run(async (tx) => {
+    return this.#run(issuerId, key, async (tx) => {
       const done = await repo.reversalByKey(tx, issuerId, key);
       if (done) return { code: '00', reason: 'already_reversed', replay: true, recorded: false, reversalId: done.id, ...(done.authorization_id ? { authorizationId: done.authorization_id } : {}) };
       const original = await repo.authorizationByKey(tx, issuerId, key);

@@ -1,4 +1,5 @@
 import type { Sql } from '../infra/db/database.js';
+import { paginate, type Page, type PageParams } from '../infra/http/pagination.js';
 import type { Network } from '../protocol/cards/index.js';
 
 export type KeyPurpose = 'cvk' | 'sandbox_cvv' | 'otp';
@@ -595,7 +596,7 @@ export const authorizationRepo = {
   async ledgerHoldMismatches(sql: Sql): Promise<{ account_id: string; ledger_held: bigint; active_holds: bigint }[]> {
     const { rows } = await sql.query<{ account_id: string; ledger_held: string; active_holds: string }>(
       `WITH ledger AS (
-         SELECT ledger_account AS account_id, -sum(amount) AS held FROM issuer.ledger_entries WHERE ledger_account LIKE 'acct\\_%' GROUP BY ledger_account
+         SELECT ledger_account AS account_id, -sum(amount) AS held FROM issuer.ledger_entries WHERE ledger_account LIKE 'acct\\_%' AND kind <> 'refund' GROUP BY ledger_account
        ), active AS (
          SELECT account_id, sum(amount) AS held FROM issuer.holds WHERE status = 'active' GROUP BY account_id
        )
@@ -605,5 +606,325 @@ export const authorizationRepo = {
         ORDER BY 1 LIMIT 100`,
     );
     return rows.map((r) => ({ account_id: r.account_id, ledger_held: BigInt(r.ledger_held), active_holds: BigInt(r.active_holds) }));
+  },
+
+  // The decision on a 0100 in two statements (src/issuer/authorizations.ts, "Concurrency"): what it reads,
+  // with the card and account rows locked, then everything it writes.
+
+  /**
+   * Everything a decision reads, in one round trip: an earlier decision under this key, a reversal
+   * under it (a tombstone), and this issuer's card with this fingerprint with its account, both rows
+   * locked FOR UPDATE until the transaction ends (the card's velocity and the account's running totals
+   * are what the decision reads and writes).
+   */
+  async decisionContext(sql: Sql, issuerId: string, txnKey: string, fingerprint: Buffer | null): Promise<{ existing: AuthorizationRow | undefined; reversed: boolean; card: AuthorizationCardRow | undefined }> {
+    const { rows } = await sql.query<{ existing: (Omit<AuthorizationRow, 'amount' | 'pan_fingerprint'> & { amount: string; pan_fingerprint: string | null }) | null; reversed: boolean; card: CardJson | null }>(
+      `WITH card AS (
+         SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
+                c.velocity_window_start, c.velocity_count,
+                a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit, a.held::text AS held
+           FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
+          WHERE c.pan_fingerprint = $3 AND a.issuer_id = $1
+          FOR UPDATE OF c, a)
+       SELECT (SELECT row_to_json(x) FROM (SELECT id, issuer_id, txn_key, encode(pan_fingerprint, 'hex') AS pan_fingerprint, card_id, account_id, processing_code,
+                                                  amount::text AS amount, currency_numeric, response_code, auth_code, reason
+                                             FROM issuer.authorizations WHERE issuer_id = $1 AND txn_key = $2) x) AS existing,
+              EXISTS (SELECT 1 FROM issuer.reversals WHERE issuer_id = $1 AND txn_key = $2) AS reversed,
+              (SELECT row_to_json(card) FROM card) AS card`,
+      [issuerId, txnKey, fingerprint],
+    );
+    const r = rows[0]!;
+    const e = r.existing;
+    const c = r.card;
+    return {
+      existing: e ? { ...e, amount: BigInt(e.amount), pan_fingerprint: e.pan_fingerprint === null ? null : Buffer.from(e.pan_fingerprint, 'hex') } : undefined,
+      reversed: r.reversed,
+      card: c
+        ? {
+            ...c,
+            exp_month: Number(c.exp_month),
+            exp_year: Number(c.exp_year),
+            posted_balance: BigInt(c.posted_balance),
+            credit_limit: BigInt(c.credit_limit),
+            held: BigInt(c.held),
+            velocity_window_start: c.velocity_window_start === null ? null : new Date(c.velocity_window_start),
+            velocity_count: Number(c.velocity_count),
+          }
+        : undefined,
+    };
+  },
+
+  /**
+   * A decision's writes in ONE statement: the authorization; for an approval its hold, the account's
+   * running total, the card's velocity count and the balanced ledger posting; the outbox event (the row
+   * infra/outbox.ts's \`enqueue\` writes). Foreign keys are checked at the end of the statement, when the
+   * rows it inserted exist.
+   */
+  async recordDecision(
+    sql: Sql,
+    d: {
+      authorization: NewIssuerAuthorization;
+      approval?: { holdId: string; accountId: string; cardId: string; currency: string; authCode: string; velocityWindowMs: number };
+      event?: { eventId: string; topic: string; aggregateId: string; payload: unknown };
+    },
+  ): Promise<void> {
+    const a = d.authorization;
+    const params: unknown[] = [
+      a.id, a.issuerId, a.txnKey, a.panFingerprint, a.cardId, a.accountId, a.processingCode, a.amount.toString(), a.currencyNumeric,
+      a.posEntryMode, a.rrn, a.merchantId, a.merchantName, a.responseCode, a.authCode, a.reason, a.cdcvm, a.at,
+    ];
+    const parts = [
+      `auth AS (
+         INSERT INTO issuer.authorizations (id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount, currency_numeric,
+           pos_entry_mode, rrn, merchant_id, merchant_name, response_code, auth_code, reason, cdcvm, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         RETURNING id)`,
+    ];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    const h = d.approval;
+    if (h) {
+      if (a.amount <= 0n) throw new Error('an approval holds a positive amount');
+      const amount = p(a.amount.toString());
+      const hold = p(h.holdId);
+      const account = p(h.accountId);
+      const card = p(h.cardId);
+      const currency = p(h.currency);
+      parts.push(
+        `hold AS (
+           INSERT INTO issuer.holds (id, issuer_id, authorization_id, account_id, card_id, amount, currency, status, auth_code, txn_key, created_at)
+           SELECT ${hold}, $2, auth.id, ${account}, ${card}, ${amount}::bigint, ${currency}, 'active', ${p(h.authCode)}, $3, $18 FROM auth
+           RETURNING id)`,
+        `held AS (UPDATE issuer.accounts SET held = held + ${amount}::bigint WHERE id = ${account} RETURNING id)`,
+        `velocity AS (
+           UPDATE issuer.cards SET
+             velocity_count = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= ${p(new Date(a.at.getTime() - h.velocityWindowMs))} THEN 1 ELSE velocity_count + 1 END,
+             velocity_window_start = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $${params.length} THEN $18 ELSE velocity_window_start END
+           WHERE id = ${card} RETURNING id)`,
+        // Double entry: the account gives up the amount, the pending-authorizations liability takes it (sums to zero).
+        `ledger AS (
+           INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
+           SELECT $2, $1, e.ledger_account, e.amount, ${currency}, 'hold', hold.id, $18
+             FROM hold, (VALUES (${account}::text, -(${amount}::bigint)), ('authorizations_pending', ${amount}::bigint)) AS e (ledger_account, amount)
+           RETURNING id)`,
+      );
+    }
+    if (d.event) {
+      const e = d.event;
+      parts.push(
+        `event AS (
+           INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload) SELECT ${p(e.eventId)}, ${p(e.topic)}, ${p(e.aggregateId)}, ${p(JSON.stringify(e.payload))}::jsonb FROM auth
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING event_id)`,
+      );
+    }
+    const counts = h ? ', (SELECT count(*) FROM hold)::int AS holds, (SELECT count(*) FROM held)::int AS accounts, (SELECT count(*) FROM velocity)::int AS cards, (SELECT count(*) FROM ledger)::int AS entries' : '';
+    const { rows } = await sql.query<{ id: string; holds?: number; accounts?: number; cards?: number; entries?: number }>(`WITH ${parts.join(',\n')}\nSELECT auth.id${counts} FROM auth`, params);
+    const r = rows[0];
+    if (!r || (h && (r.holds !== 1 || r.accounts !== 1 || r.cards !== 1 || r.entries !== 2))) throw new Error('the decision was not recorded whole');
+  },
+};
+
+/** An authorization row to insert (recordDecision). */
+export interface NewIssuerAuthorization {
+  id: string;
+  issuerId: string;
+  txnKey: string;
+  panFingerprint: Buffer | null;
+  cardId: string | null;
+  accountId: string | null;
+  processingCode: string | null;
+  amount: bigint;
+  currencyNumeric: string | null;
+  posEntryMode: string | null;
+  rrn: string | null;
+  merchantId: string | null;
+  merchantName: string | null;
+  responseCode: string;
+  authCode: string | null;
+  reason: string;
+  cdcvm: boolean | null;
+  at: Date;
+}
+
+/** A card row as row_to_json gives it (bigints as text, timestamps as ISO strings). */
+type CardJson = Omit<AuthorizationCardRow, 'posted_balance' | 'credit_limit' | 'held' | 'velocity_window_start'> & {
+  posted_balance: string;
+  credit_limit: string;
+  held: string;
+  velocity_window_start: string | null;
+};
+
+// --- Network notifications (flow 4): outgoing card changes, reissues by key, incoming token events ---
+
+export interface ReissueRow {
+  id: string;
+  card_id: string;
+  request: unknown;
+  pan_encrypted: Buffer;
+  exp_month: number;
+  exp_year: number;
+  event_id: string;
+}
+
+export interface TokenNotificationRow {
+  id: string;
+  event_id: string;
+  network: string;
+  card_id: string | null;
+  token_ref: string;
+  type: string;
+  status: string;
+  reason: string;
+  actor: string;
+  token_last4: string | null;
+  occurred_at: Date;
+  received_at: Date;
+}
+
+export const notificationRepo = {
+  async insertOutgoing(sql: Sql, n: { eventId: string; issuerId: string; cardId: string; kind: 'pan_update' | 'card_lifecycle'; action: string }): Promise<void> {
+    await sql.query('INSERT INTO issuer.network_notifications (event_id, issuer_id, card_id, kind, action) VALUES ($1, $2, $3, $4, $5)', [n.eventId, n.issuerId, n.cardId, n.kind, n.action]);
+  },
+  async markOutgoing(sql: Sql, eventId: string, r: { status: 'delivered' | 'rejected'; tokensChanged?: number | null; error?: string | null }): Promise<void> {
+    await sql.query(
+      `UPDATE issuer.network_notifications SET status = $2, tokens_changed = $3, error = $4, delivered_at = now() WHERE event_id = $1 AND status = 'pending'`,
+      [eventId, r.status, r.tokensChanged ?? null, r.error?.slice(0, 200) ?? null],
+    );
+  },
+  async outgoingOfCard(sql: Sql, cardId: string): Promise<{ event_id: string; kind: string; action: string; status: string; tokens_changed: number | null; error: string | null; created_at: Date; delivered_at: Date | null }[]> {
+    const { rows } = await sql.query<{ event_id: string; kind: string; action: string; status: string; tokens_changed: number | null; error: string | null; created_at: Date; delivered_at: Date | null }>(
+      'SELECT event_id, kind, action, status, tokens_changed, error, created_at, delivered_at FROM issuer.network_notifications WHERE card_id = $1 ORDER BY created_at, event_id',
+      [cardId],
+    );
+    return rows;
+  },
+  async reissueByKey(sql: Sql, issuerId: string, idemKey: string): Promise<ReissueRow | undefined> {
+    const { rows } = await sql.query<ReissueRow>('SELECT id, card_id, request, pan_encrypted, exp_month, exp_year, event_id FROM issuer.card_reissues WHERE issuer_id = $1 AND idem_key = $2', [issuerId, idemKey]);
+    return rows[0] ? { ...rows[0], pan_encrypted: Buffer.from(rows[0].pan_encrypted) } : undefined;
+  },
+  /** False when another request with the same key got there first (the unique key is the guard). */
+  async insertReissue(sql: Sql, r: { id: string; issuerId: string; cardId: string; idemKey: string; request: unknown; panEncrypted: Buffer; expMonth: number; expYear: number; eventId: string }): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `INSERT INTO issuer.card_reissues (id, issuer_id, card_id, idem_key, request, pan_encrypted, exp_month, exp_year, event_id)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9) ON CONFLICT (issuer_id, idem_key) DO NOTHING`,
+      [r.id, r.issuerId, r.cardId, r.idemKey, JSON.stringify(r.request), r.panEncrypted, r.expMonth, r.expYear, r.eventId],
+    );
+    return rowCount === 1;
+  },
+  async cardIdByParSeed(sql: Sql, issuerId: string, parSeed: string): Promise<string | undefined> {
+    const { rows } = await sql.query<{ id: string }>(
+      'SELECT c.id FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id WHERE c.par_seed = $1 AND a.issuer_id = $2',
+      [parSeed, issuerId],
+    );
+    return rows[0]?.id;
+  },
+  /** De-duplicated by the network's event id: false when it was recorded before. */
+  async insertTokenNotification(
+    sql: Sql,
+    n: { id: string; eventId: string; issuerId: string; network: string; cardId: string | null; tokenRef: string; type: string; status: string; reason: string; actor: string; tokenLast4: string | null; occurredAt: string },
+  ): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `INSERT INTO issuer.token_notifications (id, event_id, issuer_id, network, card_id, token_ref, type, status, reason, actor, token_last4, occurred_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (network, event_id) DO NOTHING`,
+      [n.id, n.eventId, n.issuerId, n.network, n.cardId, n.tokenRef, n.type, n.status, n.reason, n.actor, n.tokenLast4, n.occurredAt],
+    );
+    return rowCount === 1;
+  },
+  tokenNotificationColumns: 'id, event_id, network, card_id, token_ref, type, status, reason, actor, token_last4, occurred_at, received_at',
+};
+
+// ---- Operations console (read only) ----
+
+export interface IssuerOverviewRow {
+  id: string;
+  name: string;
+  country: string;
+  bins: { prefix: string; network: Network }[] | null;
+  cards: number;
+  accounts: number;
+}
+
+/** Every issuer with its BIN ranges and how many cards and accounts it holds. */
+export async function listIssuersOverview(sql: Sql): Promise<IssuerOverviewRow[]> {
+  const { rows } = await sql.query<IssuerOverviewRow>(
+    `SELECT i.id, i.name, i.country,
+            (SELECT json_agg(json_build_object('prefix', b.prefix, 'network', b.network) ORDER BY b.prefix) FROM issuer.bin_ranges b WHERE b.issuer_id = i.id) AS bins,
+            (SELECT count(*)::int FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id WHERE a.issuer_id = i.id) AS cards,
+            (SELECT count(*)::int FROM issuer.accounts a WHERE a.issuer_id = i.id) AS accounts
+       FROM issuer.issuers i ORDER BY i.id`,
+  );
+  return rows;
+}
+
+export interface IssuerAuthorizationListRow {
+  id: string;
+  issuer_id: string;
+  txn_key: string;
+  card_id: string | null;
+  amount: string;
+  currency_numeric: string | null;
+  rrn: string | null;
+  merchant_name: string | null;
+  response_code: string;
+  auth_code: string | null;
+  reason: string;
+  cdcvm: boolean | null;
+  created_at: Date;
+}
+
+/** An issuer's authorization decisions, newest first (cursor pages). */
+export async function listIssuerAuthorizations(sql: Sql, issuerId: string, page: PageParams): Promise<Page<IssuerAuthorizationListRow>> {
+  return paginate<IssuerAuthorizationListRow>(
+    sql,
+    `SELECT id, issuer_id, txn_key, card_id, amount::text AS amount, currency_numeric, rrn, merchant_name, response_code, auth_code, reason, cdcvm, created_at
+       FROM issuer.authorizations WHERE issuer_id = $1`,
+    [issuerId],
+    page,
+  );
+}
+
+// --- Refunds (0200, processing code 20): src/issuer/refunds.ts ---
+
+export interface RefundRow {
+  id: string;
+  authorization_id: string | null;
+  amount: string;
+  response_code: string;
+  auth_code: string | null;
+  reason: string;
+}
+
+export const refundRepo = {
+  async byKey(sql: Sql, issuerId: string, txnKey: string): Promise<RefundRow | undefined> {
+    const { rows } = await sql.query<RefundRow>('SELECT id, authorization_id, amount::text AS amount, response_code, auth_code, reason FROM issuer.refunds WHERE issuer_id = $1 AND txn_key = $2', [issuerId, txnKey]);
+    return rows[0];
+  },
+  /** The original approval (locked: refunds of one authorization are decided one at a time) and what was refunded of it. */
+  async originalForRefund(sql: Sql, issuerId: string, txnKey: string): Promise<{ id: string; card_id: string; account_id: string; amount: string; currency_numeric: string | null; refunded: string; currency: string } | undefined> {
+    const { rows } = await sql.query<{ id: string; card_id: string; account_id: string; amount: string; currency_numeric: string | null; refunded: string; currency: string }>(
+      `SELECT a.id, a.card_id, a.account_id, a.amount::text AS amount, a.currency_numeric, acc.currency,
+              coalesce((SELECT sum(r.amount) FROM issuer.refunds r WHERE r.authorization_id = a.id AND r.response_code = '00'), 0)::text AS refunded
+         FROM issuer.authorizations a JOIN issuer.accounts acc ON acc.id = a.account_id
+        WHERE a.issuer_id = $1 AND a.txn_key = $2 AND a.response_code = '00'
+        FOR UPDATE OF a`,
+      [issuerId, txnKey],
+    );
+    return rows[0];
+  },
+  async insert(sql: Sql, r: { id: string; issuerId: string; txnKey: string; authorizationId: string | null; cardId: string | null; accountId: string | null; amount: bigint; currencyNumeric: string | null; responseCode: string; authCode: string | null; reason: string }): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.refunds (id, issuer_id, txn_key, authorization_id, card_id, account_id, amount, currency_numeric, response_code, auth_code, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10, $11)`,
+      [r.id, r.issuerId, r.txnKey, r.authorizationId, r.cardId, r.accountId, r.amount.toString(), r.currencyNumeric, r.responseCode, r.authCode, r.reason],
+    );
+  },
+  /** The credit: the account gets the amount, the issuer's refunds clearing pays it (sums to zero); the posted balance follows. */
+  async credit(sql: Sql, c: { issuerId: string; refundId: string; accountId: string; amount: bigint; currency: string }): Promise<void> {
+    await sql.query(
+      `INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
+       VALUES ($1, $2, $3, $4::bigint, $5, 'refund', NULL, now()), ($1, $2, 'refunds_clearing', -$4::bigint, $5, 'refund', NULL, now())`,
+      [c.issuerId, c.refundId, c.accountId, c.amount.toString(), c.currency],
+    );
+    await sql.query('UPDATE issuer.accounts SET posted_balance = posted_balance + $2::bigint WHERE id = $1', [c.accountId, c.amount.toString()]);
   },
 };

@@ -1,4 +1,5 @@
 import { isUniqueViolation, type Sql } from '../infra/db/database.js';
+import { paginate, type Page, type PageParams } from '../infra/http/pagination.js';
 import type { Brand } from './brands.js';
 import type { VerificationMethod } from './issuers.js';
 
@@ -659,5 +660,170 @@ export const switchRepo = {
 
   async reversalAttemptFailed(sql: Sql, id: string, error: string): Promise<void> {
     await sql.query(`UPDATE network.issuer_reversals SET last_error = $2 WHERE id = $1 AND status = 'pending'`, [id, error.slice(0, 200)]);
+  },
+};
+
+// ---- Operations console (read only) ----
+
+/** Tokens of a brand by status. */
+export async function tokenCountsByStatus(sql: Sql, brand: Brand): Promise<Record<TokenStatus, number>> {
+  const { rows } = await sql.query<{ status: TokenStatus; n: number }>('SELECT status, count(*)::int AS n FROM network.tokens WHERE brand = $1 GROUP BY status', [brand]);
+  const out: Record<TokenStatus, number> = { inactive: 0, active: 0, suspended: 0, deleted: 0 };
+  for (const r of rows) out[r.status] = r.n;
+  return out;
+}
+
+export interface AuthorizationListRow {
+  id: string;
+  acquirer_id: string;
+  stan: string;
+  transmitted: string;
+  terminal_id: string;
+  token_ref: string | null;
+  amount: string;
+  currency: string;
+  rrn: string | null;
+  merchant_name: string | null;
+  response_code: string | null;
+  auth_code: string | null;
+  issuer_id: string | null;
+  status: string;
+  decline_reason: string | null;
+  latency_ms: number | null;
+  atc: number | null;
+  created_at: Date;
+}
+
+/** The switch's authorizations of a brand, newest first (cursor pages). */
+export async function listSwitchAuthorizations(sql: Sql, brand: Brand, page: PageParams): Promise<Page<AuthorizationListRow>> {
+  return paginate<AuthorizationListRow>(
+    sql,
+    `SELECT id, acquirer_id, stan, transmitted, terminal_id, token_ref, amount::text AS amount, currency, rrn, merchant_name, response_code, auth_code,
+            issuer_id, status, decline_reason, latency_ms, atc, created_at
+       FROM network.authorizations WHERE brand = $1`,
+    [brand],
+    page,
+  );
+}
+
+export interface TokenSearchRow {
+  token_ref: string;
+  brand: Brand;
+  token_last4: string;
+  card_last4: string;
+  token_exp_month: number;
+  token_exp_year: number;
+  status: TokenStatus;
+  idv: Idv;
+  issuer_id: string;
+  device_id: string;
+  device_kind: string;
+  token_requestor_id: string;
+  domains: string[];
+  atc_high_water: number;
+  created_at: Date;
+}
+
+/** Tokens of a brand by token reference or by the last four digits of the token or the card (at most 50). */
+export async function searchTokens(sql: Sql, brand: Brand, q: { tokenRef?: string | undefined; last4?: string | undefined }): Promise<TokenSearchRow[]> {
+  const { rows } = await sql.query<TokenSearchRow>(
+    `SELECT token_ref, brand, token_last4, card_last4, token_exp_month, token_exp_year, status, idv, issuer_id, device_id, device_kind,
+            token_requestor_id, domains, atc_high_water, created_at
+       FROM network.tokens
+      WHERE brand = $1 AND ($2::text IS NULL OR token_ref = $2) AND ($3::text IS NULL OR token_last4 = $3 OR card_last4 = $3)
+      ORDER BY created_at DESC LIMIT 50`,
+    [brand, q.tokenRef ?? null, q.last4 ?? null],
+  );
+  return rows;
+}
+
+/** The issuers' outbox events taken (flow 4): an event id recorded with its change is never applied twice. */
+export const issuerEventRepo = {
+  /** True when this event is new (recorded now, in the caller's transaction); false for a redelivery. */
+  async claim(sql: Sql, e: { eventId: string; issuerId: string; kind: 'pan_update' | 'card_lifecycle' }): Promise<boolean> {
+    const { rowCount } = await sql.query('INSERT INTO network.issuer_events (event_id, issuer_id, kind) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING', [e.eventId, e.issuerId, e.kind]);
+    return rowCount === 1;
+  },
+};
+
+/** Refunds through the switch (src/network/refunds.ts). */
+export interface NetworkRefundRow {
+  id: string;
+  authorization_id: string;
+  status: 'pending' | 'approved' | 'declined';
+  response_code: string | null;
+  auth_code: string | null;
+}
+
+export interface RefundOriginalRow {
+  id: string;
+  token_ref: string | null;
+  amount: string;
+  currency: string;
+  status: string;
+  stan: string;
+  transmitted: string;
+  acquiring_institution: string | null;
+  merchant_name: string | null;
+  mcc: string | null;
+  pos_entry_mode: string | null;
+  issuer_id: string | null;
+  created_at: Date;
+  refunded: string;
+}
+
+export const refundRepo = {
+  async byTransmission(sql: Sql, k: { acquirerId: string; stan: string; transmitted: string; terminalId: string }): Promise<NetworkRefundRow | undefined> {
+    const { rows } = await sql.query<NetworkRefundRow>(
+      'SELECT id, authorization_id, status, response_code, auth_code FROM network.refunds WHERE acquirer_id = $1 AND stan = $2 AND transmitted = $3 AND terminal_id = $4',
+      [k.acquirerId, k.stan, k.transmitted, k.terminalId],
+    );
+    return rows[0];
+  },
+  /** The authorization a refund names (same acquirer and terminal), with what its approved refunds add up to. */
+  async original(sql: Sql, k: { acquirerId: string; stan: string; transmitted: string; terminalId: string }): Promise<RefundOriginalRow | undefined> {
+    const { rows } = await sql.query<RefundOriginalRow>(
+      `SELECT a.id, a.token_ref, a.amount::text AS amount, a.currency, a.status, a.stan, a.transmitted, a.acquiring_institution, a.merchant_name, a.mcc, a.pos_entry_mode, a.issuer_id, a.created_at,
+              coalesce((SELECT sum(r.amount) FROM network.refunds r WHERE r.authorization_id = a.id AND r.status <> 'declined'), 0)::text AS refunded
+         FROM network.authorizations a WHERE a.acquirer_id = $1 AND a.stan = $2 AND a.transmitted = $3 AND a.terminal_id = $4`,
+      [k.acquirerId, k.stan, k.transmitted, k.terminalId],
+    );
+    return rows[0];
+  },
+  async lockAuthorization(sql: Sql, id: string): Promise<void> {
+    await sql.query('SELECT 1 FROM network.authorizations WHERE id = $1 FOR UPDATE', [id]);
+  },
+  /** False when the same transmission was recorded first by another request. */
+  async insert(sql: Sql, r: { id: string; acquirerId: string; stan: string; transmitted: string; terminalId: string; authorizationId: string; tokenRef: string; brand: string; issuerId: string; amount: number; currency: string }): Promise<boolean> {
+    const { rowCount } = await sql.query(
+      `INSERT INTO network.refunds (id, acquirer_id, stan, transmitted, terminal_id, authorization_id, token_ref, brand, issuer_id, amount, currency)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (acquirer_id, stan, transmitted, terminal_id) DO NOTHING`,
+      [r.id, r.acquirerId, r.stan, r.transmitted, r.terminalId, r.authorizationId, r.tokenRef, r.brand, r.issuerId, r.amount, r.currency],
+    );
+    return rowCount === 1;
+  },
+  async complete(sql: Sql, id: string, a: { status: 'approved' | 'declined'; responseCode: string; authCode: string | null }): Promise<boolean> {
+    const { rowCount } = await sql.query(`UPDATE network.refunds SET status = $2, response_code = $3, auth_code = $4, completed_at = now() WHERE id = $1 AND status = 'pending'`, [id, a.status, a.responseCode, a.authCode]);
+    return rowCount === 1;
+  },
+};
+
+/** Token key refresh (src/network/key-refresh.ts). */
+export const keyRefreshRepo = {
+  /** New PSN (and token number); only from the PSN the refresh was prepared for. False: someone else changed it first. */
+  async refresh(sql: Sql, tokenRef: string, r: { fromPsn: string; psn: string; tokenPan?: { encrypted: Buffer; fingerprint: Buffer; last4: string } | undefined }): Promise<boolean> {
+    const { rowCount } = r.tokenPan
+      ? await sql.query(
+          `UPDATE network.tokens SET psn = $3, token_pan_encrypted = $4, token_fingerprint = $5, token_last4 = $6, atc_high_water = 0,
+                  key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
+            WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')`,
+          [tokenRef, r.fromPsn, r.psn, r.tokenPan.encrypted, r.tokenPan.fingerprint, r.tokenPan.last4],
+        )
+      : await sql.query(
+          `UPDATE network.tokens SET psn = $3, key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
+            WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')`,
+          [tokenRef, r.fromPsn, r.psn],
+        );
+    return rowCount === 1;
   },
 };

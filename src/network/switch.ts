@@ -4,7 +4,7 @@ import { AppError } from '../infra/errors.js';
 import { newId } from '../infra/ids.js';
 import type { EnvelopeCipher } from '../infra/keys/envelope.js';
 import type { Logger } from '../infra/logger.js';
-import { enqueue } from '../infra/outbox.js';
+import { announceEnqueued, enqueue } from '../infra/outbox.js';
 import { concatBytes, toHex } from '../protocol/bytes.js';
 import { cryptogramInput, type CryptogramInput } from '../protocol/emv/index.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -14,7 +14,9 @@ import { Secret } from '../protocol/secret.js';
 import { buildTlv, parseTlv, tlv, tlvToMap } from '../protocol/tlv/tlv.js';
 import type { Brand, BrandCvn } from './brands.js';
 import type { Hsm } from './hsm.js';
+import { checkOnlineCryptogram } from './online-cryptogram.js';
 import { exchangeWithIssuer, type IssuerIso, type IssuerOutcome } from './issuer-link.js';
+import { handleRefund } from './refunds.js';
 import type { IssuerDirectory } from './issuers.js';
 import { networkRepo, switchRepo, type AuthorizationRow, type AuthorizationStatus, type ClaimedIssuerReversal, type NewAuthorization, type NewIssuerReversal, type OutboxRow, type TransmissionKey } from './repository.js';
 import { vaultContext } from './service.js';
@@ -206,8 +208,11 @@ export class NetworkSwitch {
       case '0400':
       case '0420':
         return packMessage(await this.#reverse(brand, acquirerId, msg, log));
+      case '0200':
+        // Refunds (processing code 20): src/network/refunds.ts.
+        return packMessage(await handleRefund(this.deps, brand, acquirerId, msg, log));
       default:
-        throw new AppError('iso8583_invalid', { message: 'This endpoint takes 0100 authorization requests, 0400 reversal requests and 0420 reversal advices.', param: 'MTI' });
+        throw new AppError('iso8583_invalid', { message: 'This endpoint takes 0100 authorization requests, 0200 refund requests, 0400 reversal requests and 0420 reversal advices.', param: 'MTI' });
     }
   }
 
@@ -272,6 +277,13 @@ export class NetworkSwitch {
       if ('reason' in checked) return this.#decline(ctx, token, '88', checked.reason);
       chip = checked;
     }
+    // In-app: the online cryptogram (DE 48 SE 43) in the HSM; its ATC is the same counter (docs/inapp.md).
+    let onlineAtc: number | null = null;
+    if (channel === 'inapp') {
+      const checked = await checkOnlineCryptogram(this.deps.hsm, brand, { psn: token.psn, cvn: brandCvn(token.cvn) }, tokenPan, msg, subelements);
+      if ('reason' in checked) return this.#decline(ctx, token, '88', checked.reason);
+      onlineAtc = checked.atc;
+    }
 
     // 5. Detokenize and route by the card's BIN.
     const pan = await vault.decryptString(Buffer.from(token.pan_encrypted, 'base64'), vaultContext.pan(token.token_ref));
@@ -286,7 +298,7 @@ export class NetworkSwitch {
     }
 
     // The ATC advance and the record, in one statement; then the issuer, outside any transaction.
-    const auth = this.#newAuthorization(ctx, token, chip?.atc ?? null, issuerId);
+    const auth = this.#newAuthorization(ctx, token, chip?.atc ?? onlineAtc, issuerId);
     const admitted = await switchRepo.admit(db, auth);
     if (admitted === 'duplicate') return this.#duplicate(ctx, token);
     if (admitted === 'not_advanced') return this.#notAdmitted(ctx, token, auth, chip);
@@ -348,7 +360,7 @@ export class NetworkSwitch {
   }
 
   /** The issuer's 0100: the card's number and expiry, the token context in DE 48, the rest as it came. */
-  #issuerRequest(msg: IsoMessage, token: SwitchToken, tokenPan: string, pan: string, subelements: Map<string, string>, channel: Channel): IsoMessage {
+  #issuerRequest(msg: IsoMessage, token: SwitchToken, tokenPan: string, pan: string, subelements: Map<string, string>, _channel: Channel): IsoMessage {
     const fields: Record<number, string | Uint8Array> = { ...msg.fields };
     delete fields[35];
     delete fields[52];
@@ -359,8 +371,8 @@ export class NetworkSwitch {
     context.set(DE48.TOKEN_PAN, tokenPan);
     context.set(DE48.TOKEN_EXPIRY, token.token_exp);
     context.set(DE48.TOKEN_REQUESTOR_ID, token.token_requestor_id);
-    // V: the chip cryptogram was validated; N: not checked by the network (in-app, for now).
-    context.set(DE48.CRYPTOGRAM_RESULT, channel === 'contactless' ? 'V' : 'N');
+    // V: the token's cryptogram was validated (the ARQC in store, the online cryptogram in-app); anything else never gets here.
+    context.set(DE48.CRYPTOGRAM_RESULT, 'V');
     if (token.device_id.length <= 48) context.set(DE48.DEVICE_ID, token.device_id);
     context.set(DE48.DOMAIN_CHECK, 'P');
     fields[48] = packSubelements(context);
@@ -487,8 +499,9 @@ export class NetworkSwitch {
       const status = gate?.status ?? 'deleted';
       return this.#decline(ctx, token, status === 'deleted' ? '14' : '62', `token_${status}`);
     }
-    if (!chip) return this.#refuse(ctx.msg, '96', 'the token could not be admitted', ctx.log);
-    const reason = chip.atc === gate.atc_high_water ? 'atc_replayed' : 'atc_lower';
+    const atc = chip?.atc ?? auth.atc;
+    if (atc === null) return this.#refuse(ctx.msg, '96', 'the token could not be admitted', ctx.log);
+    const reason = atc === gate.atc_high_water ? 'atc_replayed' : 'atc_lower';
     const result = { status: 'declined' as const, responseCode: '63', authCode: null, declineReason: reason, latencyMs: Math.max(0, Math.round(performance.now() - ctx.started)), completedAt: ctx.now };
     const rejections = await db.tx(
       async (tx) => {
@@ -501,7 +514,7 @@ export class NetworkSwitch {
     );
     if (rejections === null) return this.#duplicate(ctx, token);
     ctx.log.warn(
-      { metric: 'network_atc_rejections_total', authorization_id: auth.id, token_ref: token.token_ref, brand: ctx.brand, atc: chip.atc, atc_high_water: gate.atc_high_water, atc_rejections: rejections, decline_reason: reason },
+      { metric: 'network_atc_rejections_total', authorization_id: auth.id, token_ref: token.token_ref, brand: ctx.brand, atc, atc_high_water: gate.atc_high_water, atc_rejections: rejections, decline_reason: reason },
       'ATC replayed or lower than the highest accepted: refused with 63',
     );
     return respond(ctx.msg, '63');
@@ -586,8 +599,11 @@ export class NetworkSwitch {
    * An authorization may have several (its answer, then `reversed`); `network_transaction_id` ties them.
    */
   #eventRow(f: EventFacts): OutboxRow {
+    const eventId = newId('evt');
+    // Also written by the repository's own statements: the console ties the event to this request's trace.
+    announceEnqueued(eventId);
     return {
-      eventId: newId('evt'),
+      eventId,
       topic: 'network.transaction',
       aggregateId: f.tokenRef,
       payload: {

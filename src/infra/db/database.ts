@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.js';
 
@@ -22,6 +23,13 @@ export interface TxOptions {
   /** How often a serialization failure or deadlock is retried before the caller gets `busy_retry`. */
   retries?: number;
   readOnly?: boolean;
+  /**
+   * A transaction-scoped advisory lock on this key, taken right after BEGIN in the same round trip
+   * (held until COMMIT or ROLLBACK). Statements after it, under READ COMMITTED, see everything committed
+   * by earlier holders of the lock: transactions that all lock the key they decide on are serialized
+   * on that key.
+   */
+  advisoryLock?: string;
 }
 
 export interface DatabaseHealth {
@@ -54,6 +62,34 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return constraint === undefined || (err as { constraint?: unknown }).constraint === constraint;
 }
 
+/**
+ * Statements and transactions sent so far in this process (benchmarks report them per operation). With
+ * TESSERA_DB_STATS=1 each statement's text is counted too (`byText`), to see where round trips go.
+ */
+export const queryStats = { statements: 0, transactions: 0, byText: null as Map<string, { n: number; ms: number }> | null };
+if (process.env.TESSERA_DB_STATS === '1') queryStats.byText = new Map();
+
+/**
+ * The process ids of this database's server backends (PostgreSQL on this machine: benchmarks read their
+ * CPU time from /proc); empty on the embedded database.
+ */
+export async function backendPids(db: Database): Promise<number[]> {
+  if (db.kind !== 'postgres') return [];
+  const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  return rows.map((r) => r.pid);
+}
+
+/** Counts one statement (drivers call it for every query they send). */
+export function countStatement(text: string, started: number): void {
+  queryStats.statements++;
+  if (!queryStats.byText) return;
+  const key = text.replace(/\s+/g, ' ').replace(/\d{6,}/g, 'N').slice(0, 110);
+  const e = queryStats.byText.get(key) ?? { n: 0, ms: 0 };
+  e.n++;
+  e.ms += performance.now() - started;
+  queryStats.byText.set(key, e);
+}
+
 /** Shared retry loop for both drivers. */
 /** Serialization failures and deadlocks retried so far in this process (health and benchmarks report it). */
 export const retryStats = { retried: 0, exhausted: 0 };
@@ -71,6 +107,16 @@ export async function withRetry<T>(attempt: () => Promise<T>, retries: number): 
       await sleep(Math.random() * Math.min(100, 2 ** i * 2));
     }
   }
+}
+
+/** The signed 64-bit advisory lock id of a key (the first 8 bytes of its SHA-256): a number, never the key's text. */
+export function advisoryLockId(key: string): bigint {
+  return createHash('sha256').update(key).digest().readBigInt64BE(0);
+}
+
+/** The statement that takes `options.advisoryLock`, if any (no parameters: the lock id is a number). */
+export function advisoryLockStatement(options: TxOptions): string | null {
+  return options.advisoryLock === undefined ? null : `SELECT pg_advisory_xact_lock(${advisoryLockId(options.advisoryLock).toString()})`;
 }
 
 export function beginStatement(options: TxOptions): string {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { beginStatement, withRetry, type Database, type QueryResult, type Sql, type TxOptions } from './database.js';
+import { advisoryLockStatement, beginStatement, countStatement, queryStats, withRetry, type Database, type QueryResult, type Sql, type TxOptions } from './database.js';
 
 /**
  * The embedded database: PostgreSQL compiled to WebAssembly, one connection. Its transactions are
@@ -13,7 +13,9 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
   let closed = false;
 
   const run = async <T,>(q: Pick<PGlite, "query">, text: string, params?: readonly unknown[]): Promise<QueryResult<T>> => {
+    const started = performance.now();
     const r = await q.query<T>(text, params as unknown[] | undefined);
+    countStatement(text, started);
     return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
   };
 
@@ -27,8 +29,11 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
       return withRetry(
         () =>
           pg.transaction(async (t) => {
+            queryStats.transactions++;
             // PGlite has already sent BEGIN; the isolation level is set as the first statement.
             await t.query(beginStatement(options).replace('BEGIN ISOLATION LEVEL', 'SET TRANSACTION ISOLATION LEVEL'));
+            const lock = advisoryLockStatement(options);
+            if (lock) await t.query(lock);
             return fn({
               query: (text, params) => run(t, text, params),
               exec: async (text) => {
