@@ -171,7 +171,7 @@ export interface AcquirerTestEnv {
   clock: ShiftClock;
   terminals: Record<'coffee' | 'transit' | 'online', SeededTerminal & { key: string; secret: string }>;
   /** Keys of every role (the terminal one is the coffee shop's). */
-  keys: Record<Role, string>;
+  keys: Record<Exclude<Role, 'ops'>, string>;
   networkApiKey: string;
   /** POSTs packed bytes to /acquirer/v1/authorizations. */
   send(bytes: Uint8Array, auth?: string): Promise<LightMyRequestResponse>;
@@ -200,7 +200,7 @@ export async function startAcquirerTestEnv(over: Partial<AcquirerDeps> = {}): Pr
   const seeded = await main.acquirer.seed();
   const terminals = Object.fromEntries(seeded.map((s) => [s.key, { ...s, secret: s.new_api_key! }])) as AcquirerTestEnv['terminals'];
   const key = async (role: Role, owner: string) => (await apiKeys.create(role, owner)).secret;
-  const keys: Record<Role, string> = {
+  const keys: Record<Exclude<Role, 'ops'>, string> = {
     admin: await key('admin', 'operator'),
     platform: await key('platform', 'platform'),
     merchant: await key('merchant', terminals.coffee.merchant_id),

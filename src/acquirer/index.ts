@@ -13,6 +13,7 @@ import { NetworkLink } from './network-link.js';
 import { ReversalWorker } from './reversals.js';
 import { v1_authorizations_create } from './routes/v1_authorizations_create.js';
 import { v1_authorizations_list } from './routes/v1_authorizations_list.js';
+import { v1_ecommerce_authorizations_create } from './routes/v1_ecommerce_authorizations_create.js';
 import { v1_merchants_create } from './routes/v1_merchants_create.js';
 import { v1_merchants_get } from './routes/v1_merchants_get.js';
 import { v1_merchants_list } from './routes/v1_merchants_list.js';
@@ -20,6 +21,9 @@ import { v1_settlement_get } from './routes/v1_settlement_get.js';
 import { v1_terminals_create } from './routes/v1_terminals_create.js';
 import { v1_terminals_list } from './routes/v1_terminals_list.js';
 import { v1_webhook_endpoints_create, v1_webhook_endpoints_list } from './routes/v1_webhook_endpoints.js';
+import { v1_webhook_deliveries_list } from './routes/v1_webhook_deliveries_list.js';
+import { v1_refunds } from './routes/v1_refunds.js';
+import { AcquirerRefunds } from './refunds.js';
 import { WebhookService, type WebhookOptions } from './webhooks.js';
 import { seedSandboxAcquirer, type SeededTerminal, type SeedOptions } from './seed.js';
 import { AcquirerService } from './service.js';
@@ -97,6 +101,7 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
     migrations: { module: 'acquirer', dir: new URL('./migrations/', import.meta.url) },
     routes: [
       v1_authorizations_create(service),
+      v1_ecommerce_authorizations_create(service, deps.db, clock),
       v1_authorizations_list(service),
       v1_merchants_create(service),
       v1_merchants_list(service),
@@ -106,6 +111,8 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
       v1_settlement_get(service),
       v1_webhook_endpoints_create(webhooks),
       v1_webhook_endpoints_list(webhooks),
+      v1_webhook_deliveries_list(webhooks),
+      ...v1_refunds(new AcquirerRefunds(deps.db, link, acquirerId, clock, log)),
     ],
     seed: (options) => seedSandboxAcquirer(service, options),
     runPendingReversals: () => service.runPendingReversals(),

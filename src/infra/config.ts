@@ -37,6 +37,12 @@ const schema = z.object({
   TESSERA_PUBLIC_URL: z.string().url().optional(),
   /** Multiplies every rate limit (0 turns them off: load tests and scripted sandboxes). */
   TESSERA_RATE_LIMIT_FACTOR: z.coerce.number().min(0).max(1000).default(1),
+  /** The merchant-validation listener (HTTPS, mutual TLS); 0 = any free port. */
+  TESSERA_MTLS_PORT: z.coerce.number().int().min(0).max(65535).default(8443),
+  /** The sandbox seed (demo user, public GET /sandbox/v1 with test cards and terminal keys); on unless 0/false/off. */
+  TESSERA_SANDBOX: z.enum(['1', 'true', 'on', 'yes', '0', 'false', 'off', 'no'], { message: 'must be 1/true/on or 0/false/off' }).default('1'),
+  /** How many traced messages the operations console keeps in memory (0 turns the in-memory trace off). */
+  TESSERA_TRACE_BUFFER: z.coerce.number().int().min(0).max(1_000_000).default(5000),
 });
 
 export type Config = Readonly<{
@@ -51,6 +57,9 @@ export type Config = Readonly<{
   adminKey: string | undefined;
   publicUrl: string | undefined;
   rateLimitFactor: number;
+  mtlsPort: number;
+  sandbox: boolean;
+  traceBuffer: number;
 }>;
 
 /**
@@ -83,5 +92,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminKey: c.TESSERA_ADMIN_KEY,
     publicUrl: c.TESSERA_PUBLIC_URL,
     rateLimitFactor: c.TESSERA_RATE_LIMIT_FACTOR,
+    mtlsPort: c.TESSERA_MTLS_PORT,
+    sandbox: ['1', 'true', 'on', 'yes'].includes(c.TESSERA_SANDBOX),
+    traceBuffer: c.TESSERA_TRACE_BUFFER,
   });
 }

@@ -25,7 +25,24 @@ export async function enqueue(tx: Sql, event: { topic: string; aggregateId: stri
     event.aggregateId,
     JSON.stringify(event.payload),
   ]);
+  for (const observe of enqueueObservers) observe(eventId);
   return eventId;
+}
+
+const enqueueObservers = new Set<(eventId: string) => void>();
+
+/** For code that writes outbox rows with its own SQL (one statement with the change): tells the observers as enqueue() does. */
+export function announceEnqueued(eventId: string): void {
+  for (const observe of enqueueObservers) observe(eventId);
+}
+
+/**
+ * Calls `fn` with the id of every event enqueued in this process, in the caller's async context (the
+ * operations console ties an event's later delivery to the request that wrote it). Returns the undo.
+ */
+export function observeEnqueue(fn: (eventId: string) => void): () => void {
+  enqueueObservers.add(fn);
+  return () => enqueueObservers.delete(fn);
 }
 
 export type OutboxHandler = (event: OutboxEvent) => Promise<void>;
@@ -44,7 +61,13 @@ export class OutboxWorker {
 
   constructor(
     private readonly db: Database,
-    private readonly options: { intervalMs?: number; batchSize?: number; logger?: Logger } = {},
+    private readonly options: {
+      intervalMs?: number;
+      batchSize?: number;
+      logger?: Logger;
+      /** Runs around each delivery (the operations console runs it in the trace of the request that enqueued the event). */
+      around?: (event: OutboxEvent, deliver: () => Promise<void>) => Promise<void>;
+    } = {},
   ) {}
 
   on(topicPrefix: string, handler: OutboxHandler): this {
@@ -102,7 +125,7 @@ export class OutboxWorker {
       const handler = this.#handlerFor(event.topic);
       if (!handler) continue;
       try {
-        await handler(event);
+        await (this.options.around ? this.options.around(event, () => handler(event)) : handler(event));
         await this.db.query('UPDATE infra.outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND delivered_at IS NULL', [event.id]);
         delivered++;
       } catch (err) {

@@ -11,8 +11,13 @@ import { Hsm } from './hsm.js';
 import type { IssuerIso } from './issuer-link.js';
 import { sandboxIssuerDirectory, type IssuerDirectory, type IssuerGateway } from './issuers.js';
 import { TokenLifecycle } from './lifecycle.js';
+import { v1_authorizations_list } from './routes/v1_authorizations_list.js';
+import { v1_stats_get } from './routes/v1_stats_get.js';
+import { v1_tokens_search } from './routes/v1_tokens_search.js';
 import { v1_card_lifecycle } from './routes/v1_card_lifecycle.js';
 import { v1_pan_updates } from './routes/v1_pan_updates.js';
+import { v1_tokens_key_refresh } from './routes/v1_tokens_key_refresh.js';
+import { TokenKeyRefresh } from './key-refresh.js';
 import { v1_tokens_lifecycle } from './routes/v1_tokens_lifecycle.js';
 import { v1_encryption_key_get } from './routes/v1_encryption_key_get.js';
 import { v1_iso8583 } from './routes/v1_iso8583.js';
@@ -124,6 +129,11 @@ export function createNetworks(deps: NetworkDeps): Networks {
       ...v1_tokens_lifecycle(lifecycle),
       v1_card_lifecycle(lifecycle),
       v1_pan_updates(lifecycle),
+      v1_tokens_key_refresh(new TokenKeyRefresh({ db: deps.db, vault, service, tokens, clock })),
+      // The operations console's reads (admin).
+      v1_stats_get(deps.db),
+      v1_authorizations_list(deps.db),
+      v1_tokens_search(deps.db),
     ],
     async init() {
       for (const brand of BRANDS) {

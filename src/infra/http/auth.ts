@@ -40,7 +40,13 @@ export class ApiKeys {
   async ensure(role: Role, ownerId: string, name: string, secret: string): Promise<void> {
     const hash = sha256(secret);
     const { rows } = await this.db.query('SELECT 1 FROM infra.api_keys WHERE secret_hash = $1', [hash]);
-    if (rows.length === 0) await this.insert(role, ownerId, name, secret);
+    if (rows.length > 0) return;
+    // Two processes starting at once may both get here: the unique hash lets exactly one insert it.
+    const prefix = secret.slice(0, secret.indexOf('_', 4) + 5);
+    await this.db.query(
+      'INSERT INTO infra.api_keys (id, role, owner_id, name, secret_hash, secret_prefix) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (secret_hash) DO NOTHING',
+      [newId('key'), role, ownerId, name, hash, prefix],
+    );
   }
 
   private async insert(role: Role, ownerId: string, name: string, secret: string) {

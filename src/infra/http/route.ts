@@ -3,8 +3,9 @@ import type { Static, TSchema } from 'typebox';
 import type { Logger } from '../logger.js';
 import type { Sql } from '../db/database.js';
 
-export type Role = 'admin' | 'platform' | 'merchant' | 'acquirer' | 'terminal' | 'issuer' | 'network';
-export const ROLES: readonly Role[] = ['admin', 'platform', 'merchant', 'acquirer', 'terminal', 'issuer', 'network'];
+/** 'ops': the operations console's read-only keys (src/ops). */
+export type Role = 'admin' | 'platform' | 'merchant' | 'acquirer' | 'terminal' | 'issuer' | 'network' | 'ops';
+export const ROLES: readonly Role[] = ['admin', 'platform', 'merchant', 'acquirer', 'terminal', 'issuer', 'network', 'ops'];
 
 /** Who may call a route. Every route declares one; there is no default. */
 export type AuthRequirement =
