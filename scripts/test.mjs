@@ -10,6 +10,8 @@ function collect(dir, out) {
   for (const name of entries) {
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const path = join(dir, name);
+    // Browser tests drive Chromium and run apart: npm run test:browser.
+    if (path === join('test', 'browser')) continue;
     if (statSync(path).isDirectory()) collect(path, out);
     else if (name.endsWith('.test.ts')) out.push(path);
   }

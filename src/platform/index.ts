@@ -29,6 +29,14 @@ import { v1_network_transactions_create } from './routes/v1_network_transactions
 import { v1_transactions_get, v1_transactions_list } from './routes/v1_transactions_list.js';
 import { PushHub, type PushOptions } from './push.js';
 import { v1_events_stream } from './routes/v1_events_stream.js';
+import type { ApiKeys } from '../infra/http/auth.js';
+import type { PaymentPki } from './pki/index.js';
+import { MerchantService } from './merchants/index.js';
+import { merchantRoutes } from './routes/v1_merchants_routes.js';
+import { PaymentService, PlatformPaymentKeys } from './payments/index.js';
+import { v1_payments_create } from './routes/v1_payments_create.js';
+import { v1_payments_nonces_create } from './routes/v1_payments_nonces_create.js';
+import { v1_events_list } from './routes/v1_events_list.js';
 
 export interface PlatformDeps {
   db: Database;
@@ -39,18 +47,33 @@ export interface PlatformDeps {
   onTransaction?: (userId: string, deviceId: string, transaction: unknown) => void;
   /** The push channel's timers (tests shorten them). */
   push?: PushOptions;
+  /** The merchant registry: merchant API keys, the payment PKI (certificates, the validation listener's TLS). */
+  apiKeys: ApiKeys;
+  pki: PaymentPki;
+  clock?: () => Date;
+  /** Sandbox: merchants may register loopback domains (verified over plain http). */
+  sandbox?: boolean;
 }
 
-export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa; push: PushHub } {
+export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa; push: PushHub; merchants: MerchantService; payments: PaymentService } {
   const service = new PlatformService(deps.db, deps.cache);
   const deviceCa = new DeviceCa(deps.db, deps.kek);
   const wallet = new WalletService(deps.db, deps.cache, deviceCa, deps.networks);
   const push = new PushHub(deps.db, deps.push);
-  const lifecycle = new CardLifecycle(deps.db, deps.cache, deps.networks);
+  const lifecycle = new CardLifecycle(deps.db, deps.cache, deps.networks, (userId) => push.wake(userId));
   const transactions = new TransactionService(deps.db, deps.cache, (userId, deviceId, t) => {
     push.wake(userId);
     deps.onTransaction?.(userId, deviceId, t);
   });
+  const merchants = new MerchantService({
+    db: deps.db,
+    apiKeys: deps.apiKeys,
+    pki: deps.pki,
+    sessionKey: deps.kek.derive('merchant-session-signature'),
+    domains: { allowLoopback: deps.sandbox ?? true },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const payments = new PaymentService(deps.db, merchants, deps.pki, new PlatformPaymentKeys(deps.kek), deps.clock ?? (() => new Date()));
   return {
     name: 'platform',
     service,
@@ -58,6 +81,8 @@ export function createPlatform(deps: PlatformDeps): PartyModule & { service: Pla
     transactions,
     deviceCa,
     push,
+    merchants,
+    payments,
     migrations: { module: 'platform', dir: new URL('./migrations/', import.meta.url) },
     routes: [
       v1_users_create(service),
@@ -81,6 +106,10 @@ export function createPlatform(deps: PlatformDeps): PartyModule & { service: Pla
       ...v1_devices_lifecycle(lifecycle),
       v1_network_tokens_create(lifecycle),
       v1_events_stream(push),
+      ...merchantRoutes(merchants),
+      v1_payments_nonces_create(payments),
+      v1_payments_create(payments),
+      v1_events_list(push),
     ],
   };
 }

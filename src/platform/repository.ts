@@ -158,17 +158,24 @@ export const cardRepo = {
     const { rows } = await sql.query<CardRow>(`SELECT ${CARD_COLUMNS}, status_reason, suspended_by FROM platform.cards WHERE device_id = $1 AND status <> 'deleted' ORDER BY id`, [deviceId]);
     return rows;
   },
-  async lifecycleOf(sql: Sql, id: string): Promise<{ status_reason: string | null; suspended_by: string | null } | undefined> {
-    const { rows } = await sql.query<{ status_reason: string | null; suspended_by: string | null }>('SELECT status_reason, suspended_by FROM platform.cards WHERE id = $1', [id]);
+  async lifecycleOf(sql: Sql, id: string): Promise<{ status_reason: string | null; suspended_by: string | null; network_status_at: Date | null } | undefined> {
+    const { rows } = await sql.query<{ status_reason: string | null; suspended_by: string | null; network_status_at: Date | null }>(
+      'SELECT status_reason, suspended_by, network_status_at FROM platform.cards WHERE id = $1',
+      [id],
+    );
     return rows[0];
   },
   /** Mirrors the token's state at the network (a deleted card stays deleted). */
-  async mirrorStatus(sql: Sql, id: string, m: { status: string; reason: string | null; suspendedBy: string | null }): Promise<CardRow | undefined> {
+  async mirrorStatus(sql: Sql, id: string, m: { status: string; reason: string | null; suspendedBy: string | null; at?: string | null | undefined }): Promise<CardRow | undefined> {
     const { rows } = await sql.query<CardRow>(
-      `UPDATE platform.cards SET status = $2, status_reason = $3, suspended_by = $4, updated_at = now() WHERE id = $1 AND status <> 'deleted' RETURNING ${CARD_COLUMNS}`,
-      [id, m.status, m.reason, m.suspendedBy],
+      `UPDATE platform.cards SET status = $2, status_reason = $3, suspended_by = $4, network_status_at = COALESCE($5::timestamptz, network_status_at), updated_at = now()
+        WHERE id = $1 AND status <> 'deleted' RETURNING ${CARD_COLUMNS}`,
+      [id, m.status, m.reason, m.suspendedBy, m.at ?? null],
     );
     return rows[0];
+  },
+  async updateTokenLast4(sql: Sql, id: string, tokenLast4: string): Promise<void> {
+    await sql.query(`UPDATE platform.cards SET token_last4 = $2, updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [id, tokenLast4]);
   },
   async updateCardDetails(sql: Sql, id: string, d: { last4: string; expMonth: number; expYear: number }): Promise<void> {
     await sql.query(`UPDATE platform.cards SET last4 = $2, exp_month = $3, exp_year = $4, updated_at = now() WHERE id = $1 AND status <> 'deleted'`, [id, d.last4, d.expMonth, d.expYear]);

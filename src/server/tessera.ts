@@ -9,17 +9,23 @@ import { ApiKeys } from '../infra/http/auth.js';
 import type { Role } from '../infra/http/route.js';
 import { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import type { Logger } from '../infra/logger.js';
-import { maskForTrace, maskIsoHex } from '../infra/trace.js';
+import { maskForTrace, maskIsoHex, TeeTraceSink } from '../infra/trace.js';
 import { call, InjectTransport, TracingTransport, type TraceSink, type Transport, type TransportRequest } from '../infra/transport.js';
 import { OutboxWorker } from '../infra/outbox.js';
 import { createAcquirer, WEBHOOK_TOPIC, type SeededTerminal } from '../acquirer/index.js';
-import { createIssuers, IssuerClient, SANDBOX_ISSUERS } from '../issuer/index.js';
+import { createIssuers, ISSUER_CARD_TOPIC, IssuerClient, SANDBOX_ISSUERS } from '../issuer/index.js';
+import { ISSUER_TOKEN_TOPIC } from '../network/issuer-events.js';
 import { BRANDS, createNetworks, NetworkClient, type Brand } from '../network/index.js';
 import { createOps } from '../ops/index.js';
+import { createStore, type Store } from '../merchant/store/index.js';
+import { Observer } from '../ops/observer.js';
+import { createSandbox, storeInfoFromModule, type Sandbox } from '../sandbox/index.js';
 import { createPlatform } from '../platform/index.js';
 import { createPaymentPki, type PaymentPki } from '../platform/pki/index.js';
+import { startValidationServer, type ValidationServer } from '../platform/merchants/index.js';
 import { v1_pki_root_get } from '../platform/routes/v1_pki_root_get.js';
 import { health } from './health.js';
+import { registerWebApp } from './web.js';
 import type { PartyModule } from './party.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,6 +57,8 @@ export interface Tessera {
   networks: ReturnType<typeof createNetworks>;
   platform: ReturnType<typeof createPlatform>;
   acquirer: ReturnType<typeof createAcquirer>;
+  /** The demo online store (/store): sets itself up as a merchant once the app listens (store.whenReady()). */
+  store: Store;
   pki: PaymentPki;
   /** The sandbox's seeded terminals, each with its API key (derived from the KEK, stable across restarts). */
   terminals: (SeededTerminal & { api_key: string })[];
@@ -61,6 +69,19 @@ export interface Tessera {
   startBackground(): void;
   /** Set only on the start that created the operator's admin key: the one time it can be shown. */
   newAdminKey: string | undefined;
+  /** The operations console's view of this process: the in-memory trace of messages between parties, live counters. */
+  observer: Observer;
+  /** The sandbox seed and GET /sandbox/v1; undefined when TESSERA_SANDBOX is off. */
+  sandbox: Sandbox | undefined;
+  /**
+   * Starts the merchant-validation listener (HTTPS, mutual TLS; port 0 = any free port) and returns its
+   * validationURL; once started, also in `validationUrl`. Closed by close().
+   */
+  listenMerchantValidation(opts?: { port?: number; host?: string }): Promise<string>;
+  /** https://…/paymentservices/startSession once listenMerchantValidation() has run. */
+  readonly validationUrl: string | undefined;
+  /** Closes the merchant-validation listener only (close() does it too). */
+  stopMerchantValidation(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -101,9 +122,12 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       if (!holder.app) throw new Error('a party called another before start-up finished');
       return holder.app;
     });
+    // The console's in-memory trace (TESSERA_TRACE_BUFFER messages), beside any trace the caller asked for.
+    const observer = new Observer({ traceCapacity: config.traceBuffer });
+    const sink: TraceSink | undefined = observer.tracing ? (options.trace ? new TeeTraceSink([options.trace, observer.sink]) : observer.sink) : options.trace;
     const traced = (from: string | ((req: TransportRequest) => string), to: string | ((path: string) => string)): Transport => {
       const inner = options.wrapTransport ? options.wrapTransport({ from: typeof from === 'string' ? from : 'network', to: typeof to === 'string' ? to : to === issuerOf ? 'issuer' : 'network' }, base) : base;
-      return options.trace ? new TracingTransport(inner, options.trace, from, to, maskForTrace, maskIsoHex) : inner;
+      return sink ? new TracingTransport(inner, sink, from, to, maskForTrace, maskIsoHex) : inner;
     };
     const issuerOf = (path: string) => `issuer:${/^\/issuer\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
     const networkOf = (path: string) => `network:${/^\/network\/([^/]+)/.exec(path)?.[1] ?? '?'}`;
@@ -137,8 +161,27 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     const platformKeys: Partial<Record<Brand, string>> = {};
     const internalAdmin = internalKey(kek, 'admin', 'internal');
     const networkClient = new NetworkClient(traced('platform', networkOf), platformKeys, { adminKey: internalAdmin });
-    const platform = createPlatform({ db, cache, kek, networks: networkClient });
-    const parties: PartyModule[] = [platform, networks, issuers, acquirer, createOps({ apiKeys })];
+    // The payment-token PKI (root, intermediate, signing leaves), initialised after the migrations below.
+    const pki = createPaymentPki({ db, kek, ...(options.clock ? { clock: options.clock } : {}) });
+    const platform = createPlatform({ db, cache, kek, networks: networkClient, apiKeys, pki, sandbox: config.sandbox, ...(options.clock ? { clock: options.clock } : {}) });
+    // The sandbox's secrets are derived from the KEK (never stored): the console's read-only key among them.
+    const sandboxOpsKey = internalKey(kek, 'ops', 'sandbox-console');
+    const seededTerminals: (SeededTerminal & { api_key: string })[] = [];
+    const sandbox = config.sandbox ? createSandbox({ kek, signUp: (input) => platform.service.signUp(input), terminals: () => seededTerminals, opsKey: sandboxOpsKey, store: storeInfoFromModule() }) : undefined;
+    const ops = createOps({ apiKeys, db, observer, parties: base, adminKey: internalAdmin, brands: BRANDS, issuerIds: SANDBOX_ISSUERS.map((i) => i.id) });
+    // The demo online store, a merchant on the platform's public APIs (signed up with the operator's internal key).
+    const validationHolder: { url?: string | undefined } = {};
+    const store = createStore({
+      db,
+      kek,
+      transport: traced('store', (path) => path.split('/')[1] ?? '?'),
+      credentials: { adminKey: internalAdmin },
+      rootPem: () => pki.rootPem(),
+      validationUrls: () => (validationHolder.url ? [validationHolder.url] : []),
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    const parties: PartyModule[] = [platform, networks, issuers, acquirer, ops, store, ...(sandbox ? [sandbox] : [])];
 
     await migrate(db, [INFRA_MIGRATIONS, ...parties.flatMap((p) => (p.migrations ? [p.migrations] : []))]);
 
@@ -155,16 +198,18 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     await platform.deviceCa.init();
     // The payment-token PKI (root, intermediate, signing leaves); the root's certificate is also written to the
     // data folder, where `tessera applepay decrypt` finds it by default.
-    const pki = createPaymentPki({ db, kek, ...(options.clock ? { clock: options.clock } : {}) });
     await pki.init();
     if (!(options.inMemory ?? false)) await pki.writeRootPem(config.dataDir);
     const terminalKeys = { coffee: '', transit: '', online: '' };
     for (const k of Object.keys(terminalKeys) as (keyof typeof terminalKeys)[]) terminalKeys[k] = internalKey(kek, 'terminal', `sandbox:${k}`);
     const seeded = await acquirer.seed({ terminalKeys });
     const terminals = seeded.map((t) => ({ ...t, api_key: terminalKeys[t.key as keyof typeof terminalKeys] }));
+    seededTerminals.push(...terminals);
+    if (sandbox) await apiKeys.ensure('ops', 'sandbox-console', 'sandbox: the console\'s read-only key', sandboxOpsKey);
 
     // Networks tell the platform (their token requestor) about every authorization on its tokens.
-    const outbox = new OutboxWorker(db, { logger });
+    // Each delivery runs in the console trace's correlation of the request that enqueued the event.
+    const outbox = new OutboxWorker(db, { logger, around: (event, deliver) => observer.runForEvent(event.event_id, deliver) });
     outbox.on('network.transaction', async (event) => {
       const payload = event.payload as { brand: Brand };
       await call(traced(`network:${payload.brand}`, 'platform'), 'platform', {
@@ -191,6 +236,20 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       });
     });
 
+    // Issuers tell the networks about their cards' changes (reissue, close, block, unblock), in order per card.
+    outbox.on(ISSUER_CARD_TOPIC, issuers.cards.deliver);
+    // Networks tell each token's issuer about it (created, suspended, resumed, deleted, re-mapped, keys refreshed).
+    outbox.on(ISSUER_TOKEN_TOPIC, async (event) => {
+      const payload = event.payload as { brand: Brand; issuer_id: string };
+      await call(traced(`network:${payload.brand}`, issuerOf), `issuer:${payload.issuer_id}`, {
+        method: 'POST',
+        path: `/issuer/${encodeURIComponent(payload.issuer_id)}/v1/network-events/tokens`,
+        body: { ...payload, event_id: event.event_id },
+        apiKey: networkKeys[payload.brand],
+        idempotencyKey: event.event_id,
+      });
+    });
+
     const app = await buildHttpApp(
       { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash'), rateLimitFactor: config.rateLimitFactor },
       [health(db, cache, VERSION), v1_pki_root_get(pki), ...parties.flatMap((p) => p.routes)],
@@ -199,10 +258,21 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
         version: VERSION,
         description:
           'A self-hosted mobile-wallet payment platform: wallet platform, card networks, issuers, acquirers and merchants. Errors: GET /v1/errors lists the catalogue.',
+        // The browser app (web/dist): /wallet, /wallet/pay, /terminal, /store, /console and their assets.
+        extend: async (app) => {
+          observer.install(app);
+          await registerWebApp(app);
+        },
       },
     );
 
     holder.app = app;
+    // Once the app listens, the store sets itself up for the origin it is served on (the platform fetches its association file there).
+    app.server.once('listening', () => {
+      const address = app.server.address();
+      const origin = config.publicUrl ? new URL(config.publicUrl).host : typeof address === 'object' && address ? `${/^(0\.0\.0\.0|::)$/.test(address.address) ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined;
+      if (origin) store.startSetup(origin);
+    });
 
     // The platform is a token requestor with each network (its device CA registered there).
     const trids = await platform.wallet.registerWithNetworks(BRANDS);
@@ -211,8 +281,11 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       await apiKeys.ensure('platform', trids[b]!, `internal: wallet platform → ${b} network`, key);
       platformKeys[b] = key;
     }
+    // The sandbox's demo user, through the platform's own sign-up (idempotent, also for two processes at once).
+    if (sandbox) await sandbox.seed();
 
     const timers: { stop(): Promise<void> }[] = [];
+    let validation: ValidationServer | undefined;
     return {
       app,
       db,
@@ -229,6 +302,9 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       issuerKeys,
       outbox,
       newAdminKey,
+      observer,
+      sandbox,
+      store,
       startBackground() {
         if (timers.length) return;
         outbox.start();
@@ -238,9 +314,28 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
         sw.unref();
         timers.push({ stop: async () => clearInterval(sw) });
       },
+      get validationUrl() {
+        return validation?.validationUrl;
+      },
+      async listenMerchantValidation(opts = {}) {
+        validation ??= await startValidationServer({ service: platform.merchants, pki, host: opts.host ?? config.host, port: opts.port ?? config.mtlsPort, logger });
+        validationHolder.url = validation.validationUrl;
+        platform.merchants.validationUrl = validation.validationUrl;
+        return validation.validationUrl;
+      },
+      async stopMerchantValidation() {
+        const v = validation;
+        validation = undefined;
+        validationHolder.url = undefined;
+        platform.merchants.validationUrl = undefined;
+        await v?.close();
+      },
       async close() {
+        store.close();
         for (const t of timers.splice(0)) await t.stop();
+        await validation?.close();
         await app.close();
+        observer.close();
         await cache.close();
         await db.close();
       },

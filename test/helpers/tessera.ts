@@ -6,6 +6,8 @@ export interface TestTessera {
   tessera: Tessera;
   env: TestEnv;
   adminKey: string;
+  /** The merchant-validation listener's URL (HTTPS, mutual TLS, a free loopback port). */
+  validationUrl: string;
   request(options: InjectOptions & { auth?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -16,14 +18,17 @@ export async function startTestTessera(): Promise<TestTessera> {
   const tessera = await createTessera({ config: env.config, logger: env.logger, db: env.db, cache: env.cache });
   const adminKey = tessera.newAdminKey;
   if (!adminKey) throw new Error('a fresh database should create the admin key');
+  const validationUrl = await tessera.listenMerchantValidation({ port: 0, host: '127.0.0.1' });
   return {
     tessera,
     env,
     adminKey,
+    validationUrl,
     request({ auth, headers, ...options }) {
       return tessera.app.inject({ ...options, headers: { ...(headers ?? {}), ...(auth ? { authorization: `Bearer ${auth}` } : {}) } });
     },
     async close() {
+      await tessera.stopMerchantValidation();
       await tessera.app.close();
       await env.close();
     },
