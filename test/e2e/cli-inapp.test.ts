@@ -1,9 +1,27 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fromBase64, signedContent, type PaymentData } from '../../src/protocol/paytoken/index.js';
+
+interface BasisTheory {
+  ApplePaymentTokenContext: new (options: { merchants: Array<{ certificatePem: Buffer; privateKeyPem: Buffer }> }) => { decrypt(paymentData: unknown): Record<string, unknown> };
+}
+/** A decrypter written by others for real Apple Pay tokens. */
+const basisTheory = createRequire(import.meta.url)('@basis-theory/apple-pay-js') as BasisTheory;
+
+/** `openssl cms -verify` over the detached signed content, trusting only the written root-ca.pem. */
+function opensslVerify(out: string, paymentData: PaymentData, root: string): { status: number | null; text: string } {
+  const sig = join(out, 'signature.der');
+  const content = join(out, 'content.bin');
+  writeFileSync(sig, fromBase64(paymentData.signature));
+  writeFileSync(content, signedContent(paymentData));
+  const r = spawnSync('/usr/bin/openssl', ['cms', '-verify', '-inform', 'DER', '-in', sig, '-binary', '-content', content, '-CAfile', root, '-out', '/dev/null'], { encoding: 'utf8' });
+  return { status: r.status, text: `${r.stdout}${r.stderr}` };
+}
 
 /** `tessera applepay token` then `tessera applepay decrypt` on what it wrote, as a user runs them (separate processes). */
 function tessera(args: string[]) {
@@ -29,6 +47,15 @@ describe('tessera applepay token', () => {
         assert.equal(payload.paymentDataType, '3DSecure');
         assert.equal(Buffer.from(payload.paymentData.onlinePaymentCryptogram, 'base64').length, 20);
         assert.equal(payload.paymentData.eciIndicator, '5');
+        // Independent checks of the very files the command wrote: OpenSSL verifies the signature against
+        // root-ca.pem (and refuses it against another root), Basis Theory's decrypter gets the same payload.
+        const written = JSON.parse(readFileSync(join(out, 'token.json'), 'utf8')) as { paymentData: PaymentData };
+        const ssl = opensslVerify(out, written.paymentData, join(out, 'root-ca.pem'));
+        assert.equal(ssl.status, 0, ssl.text);
+        const otherRoot = opensslVerify(out, written.paymentData, join(out, 'merchant-cert.pem'));
+        assert.notEqual(otherRoot.status, 0, 'a root the token does not chain to is refused');
+        const bt = new basisTheory.ApplePaymentTokenContext({ merchants: [{ certificatePem: readFileSync(join(out, 'merchant-cert.pem')), privateKeyPem: readFileSync(join(out, 'merchant-key.pem')) }] });
+        assert.deepEqual(bt.decrypt(written.paymentData), payload);
         // Another merchant's identifier: refused (exit 1).
         const wrong = tessera(['applepay', 'decrypt', '--token', join(out, 'token.json'), '--cert', join(out, 'merchant-cert.pem'), '--key', join(out, 'merchant-key.pem'), '--root', join(out, 'root-ca.pem'), '--merchant-id', 'merchant.dev.other']);
         assert.equal(wrong.status, 1, wrong.stdout + wrong.stderr);
