@@ -41,15 +41,23 @@ function load(set: MigrationSet): Migration[] {
  */
 export async function migrate(db: Database, sets: MigrationSet[]): Promise<{ applied: string[] }> {
   const applied: string[] = [];
-  await db.query('CREATE SCHEMA IF NOT EXISTS infra');
-  await db.query(`CREATE TABLE IF NOT EXISTS infra.schema_migrations (
-    module text NOT NULL,
-    version integer NOT NULL CHECK (version > 0),
-    name text NOT NULL,
-    checksum text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (module, version)
-  )`);
+  // Under the same lock as the migrations: two processes starting at once on a fresh database would
+  // otherwise race in CREATE ... IF NOT EXISTS, which is not atomic in PostgreSQL (one fails on pg_type).
+  await db.tx(
+    async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(7263001)');
+      await tx.query('CREATE SCHEMA IF NOT EXISTS infra');
+      await tx.query(`CREATE TABLE IF NOT EXISTS infra.schema_migrations (
+        module text NOT NULL,
+        version integer NOT NULL CHECK (version > 0),
+        name text NOT NULL,
+        checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (module, version)
+      )`);
+    },
+    { isolation: 'read committed', retries: 0 },
+  );
   for (const set of sets) {
     for (const m of load(set)) {
       await db.tx(
