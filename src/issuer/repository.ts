@@ -403,83 +403,9 @@ export const authorizationRepo = {
     return rows[0];
   },
 
-  async cardForAuthorization(sql: Sql, issuerId: string, fingerprint: Buffer): Promise<AuthorizationCardRow | undefined> {
-    const { rows } = await sql.query<AuthorizationCardRow & { posted_balance: string; credit_limit: string; held: string }>(
-      `SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
-              c.velocity_window_start, c.velocity_count,
-              a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit, a.held::text AS held
-         FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
-        WHERE c.pan_fingerprint = $1 AND a.issuer_id = $2`,
-      [fingerprint, issuerId],
-    );
-    const r = rows[0];
-    if (!r) return undefined;
-    return { ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year), posted_balance: BigInt(r.posted_balance), credit_limit: BigInt(r.credit_limit), held: BigInt(r.held), velocity_count: Number(r.velocity_count) };
-  },
-
   /** Moves the account's running total of active holds (a hold placed: +amount; released: -amount). */
   async adjustHeld(sql: Sql, accountId: string, delta: bigint): Promise<void> {
     await sql.query('UPDATE issuer.accounts SET held = held + $2 WHERE id = $1', [accountId, delta.toString()]);
-  },
-
-  /** Counts one approval in the card's velocity window, starting a new window when the last one is over. */
-  async countApproval(sql: Sql, cardId: string, now: Date, windowMs: number): Promise<void> {
-    await sql.query(
-      `UPDATE issuer.cards SET
-         velocity_count = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $2 THEN 1 ELSE velocity_count + 1 END,
-         velocity_window_start = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $2 THEN $3 ELSE velocity_window_start END
-       WHERE id = $1`,
-      [cardId, new Date(now.getTime() - windowMs), now],
-    );
-  },
-
-  async activeHoldsTotal(sql: Sql, accountId: string): Promise<bigint> {
-    const { rows } = await sql.query<{ total: string }>(`SELECT coalesce(sum(amount), 0)::text AS total FROM issuer.holds WHERE account_id = $1 AND status = 'active'`, [accountId]);
-    return BigInt(rows[0]?.total ?? '0');
-  },
-
-  async approvalsSince(sql: Sql, cardId: string, since: Date): Promise<number> {
-    const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM issuer.authorizations WHERE card_id = $1 AND response_code = '00' AND created_at > $2`, [cardId, since]);
-    return Number(rows[0]?.n ?? 0);
-  },
-
-  async insertAuthorization(
-    sql: Sql,
-    a: {
-      id: string;
-      issuerId: string;
-      txnKey: string;
-      panFingerprint: Buffer | null;
-      cardId: string | null;
-      accountId: string | null;
-      processingCode: string | null;
-      amount: bigint;
-      currencyNumeric: string | null;
-      posEntryMode: string | null;
-      rrn: string | null;
-      merchantId: string | null;
-      merchantName: string | null;
-      responseCode: string;
-      authCode: string | null;
-      reason: string;
-      cdcvm: boolean | null;
-      at: Date;
-    },
-  ): Promise<void> {
-    await sql.query(
-      `INSERT INTO issuer.authorizations (id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount, currency_numeric,
-         pos_entry_mode, rrn, merchant_id, merchant_name, response_code, auth_code, reason, cdcvm, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
-      [a.id, a.issuerId, a.txnKey, a.panFingerprint, a.cardId, a.accountId, a.processingCode, a.amount.toString(), a.currencyNumeric, a.posEntryMode, a.rrn, a.merchantId, a.merchantName, a.responseCode, a.authCode, a.reason, a.cdcvm, a.at],
-    );
-  },
-
-  async insertHold(sql: Sql, h: { id: string; issuerId: string; authorizationId: string; accountId: string; cardId: string; amount: bigint; currency: string; authCode: string; txnKey: string; at: Date }): Promise<void> {
-    await sql.query(
-      `INSERT INTO issuer.holds (id, issuer_id, authorization_id, account_id, card_id, amount, currency, status, auth_code, txn_key, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6::bigint, $7, 'active', $8, $9, $10)`,
-      [h.id, h.issuerId, h.authorizationId, h.accountId, h.cardId, h.amount.toString(), h.currency, h.authCode, h.txnKey, h.at],
-    );
   },
 
   async holdOfAuthorization(sql: Sql, authorizationId: string): Promise<HoldRow | undefined> {
