@@ -1,4 +1,5 @@
 import { UsageError, CheckFailed } from './errors.js';
+import { installNodeAes } from '../infra/node-aes.js';
 import { ProtocolError } from '../protocol/errors.js';
 
 /** A subcommand: gets the arguments after its name, returns the exit code. */
@@ -21,6 +22,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  installNodeAes();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());

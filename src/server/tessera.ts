@@ -24,6 +24,7 @@ import { createPlatform } from '../platform/index.js';
 import { createPaymentPki, type PaymentPki } from '../platform/pki/index.js';
 import { startValidationServer, type ValidationServer } from '../platform/merchants/index.js';
 import { v1_pki_root_get } from '../platform/routes/v1_pki_root_get.js';
+import { installNodeAes } from '../infra/node-aes.js';
 import { health } from './health.js';
 import { registerWebApp } from './web.js';
 import type { PartyModule } from './party.js';
@@ -109,6 +110,8 @@ function internalKey(kek: KeyEncryptionKeys, role: Role, owner: string): string 
  */
 export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   const { config, logger } = options;
+  // The HSMs' and the simulated devices' AES on OpenSSL, synchronously (same results as WebCrypto).
+  installNodeAes();
   const db = options.db ?? (await openDatabase(config, { inMemory: options.inMemory ?? false }));
   const kek = options.kek ?? KeyEncryptionKeys.load({ kek: config.kek, dataDir: config.dataDir, inMemory: options.inMemory ?? false });
   // One Redis may serve several deployments (or a test run after a reset): keys are namespaced by the

@@ -2,25 +2,42 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv } from 'node:crypto';
 import fc from 'fast-check';
-import { AesCmac, aesCmac, aesEncryptBlock, importAesKey } from './aes.js';
+import { AesCmac, aesCmac, aesEncryptBlock, importAesKey, useSyncAesCbc } from './aes.js';
+import { installNodeAes } from '../../infra/node-aes.js';
 import { fromHex as h, toHex } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
+
+/** Each test twice: on WebCrypto (the browser's path) and on Node's synchronous AES (the server's). */
+function both(name: string, fn: () => Promise<void>): void {
+  test(`${name} [WebCrypto]`, async () => {
+    useSyncAesCbc(null);
+    await fn();
+  });
+  test(`${name} [node:crypto]`, async () => {
+    installNodeAes();
+    try {
+      await fn();
+    } finally {
+      useSyncAesCbc(null);
+    }
+  });
+}
 
 const RFC4493_KEY = h('2B7E151628AED2A6ABF7158809CF4F3C');
 const RFC4493_MESSAGE = h(
   '6BC1BEE22E409F96E93D7E117393172A' + 'AE2D8A571E03AC9C9EB76FAC45AF8E51' + '30C81C46A35CE411E5FBC1191A0A52EF' + 'F69F2445DF4F9B17AD2B417BE66C3710',
 );
 
-test('RFC 4493 subkey step: AES-128(K, 0) (the L of section 4)', async () => {
+both('RFC 4493 subkey step: AES-128(K, 0) (the L of section 4)', async () => {
   assert.equal(toHex(await aesEncryptBlock(RFC4493_KEY, new Uint8Array(16))), '7DF76B0C1AB899B33E42F047B91B546F');
 });
 
-test('FIPS-197 appendix C.1 (AES-128) block', async () => {
+both('FIPS-197 appendix C.1 (AES-128) block', async () => {
   const key = h('000102030405060708090A0B0C0D0E0F');
   assert.equal(toHex(await aesEncryptBlock(key, h('00112233445566778899AABBCCDDEEFF'))), '69C4E0D86A7B0430D8CDB78070B4C55A');
 });
 
-test('RFC 4493 examples 1-4 (message lengths 0, 16, 40, 64)', async () => {
+both('RFC 4493 examples 1-4 (message lengths 0, 16, 40, 64)', async () => {
   const cases: [number, string][] = [
     [0, 'BB1D6929E95937287FA37D129B756746'],
     [16, '070A16B46B4D4144F79BDD9DD04A287C'],
@@ -66,7 +83,7 @@ function referenceCmac(key: Uint8Array, message: Uint8Array): Uint8Array {
   return new Uint8Array(x);
 }
 
-test('AES-CMAC agrees with an independent SP 800-38B implementation for 128/192/256-bit keys (property)', async () => {
+both('AES-CMAC agrees with an independent SP 800-38B implementation for 128/192/256-bit keys (property)', async () => {
   assert.equal(toHex(referenceCmac(RFC4493_KEY, RFC4493_MESSAGE.subarray(0, 40))), 'DFA66747DE9AE63030CA32611497C827');
   await fc.assert(
     fc.asyncProperty(
@@ -80,7 +97,7 @@ test('AES-CMAC agrees with an independent SP 800-38B implementation for 128/192/
   );
 });
 
-test('bad key lengths are typed errors that do not echo the key', async () => {
+both('bad key lengths are typed errors that do not echo the key', async () => {
   await assert.rejects(importAesKey(h('00112233445566778899')), (err: unknown) => err instanceof ProtocolError && err.code === 'aes_bad_key_length' && !err.message.includes('0011'));
   await assert.rejects(aesEncryptBlock(RFC4493_KEY, new Uint8Array(8)), (err: unknown) => err instanceof ProtocolError && err.code === 'aes_bad_block');
 });

@@ -7,6 +7,10 @@
  *
  * `AesCmac.create(key)` imports the key and computes the subkeys once; reuse it for many MACs.
  * Key bytes never reach an error message.
+ *
+ * Where the runtime has a synchronous AES (Node's OpenSSL: see src/infra/node-aes.ts, installed by the server),
+ * `useSyncAesCbc` puts it under the same functions: a WebCrypto call costs a key import and a trip to
+ * the thread pool, about 20 times the cipher itself for the few blocks an EMV cryptogram needs.
  */
 import { ProtocolError } from '../errors.js';
 
@@ -31,6 +35,16 @@ function checkAesKey(key: Uint8Array): void {
   }
 }
 
+/** AES-CBC with a zero IV and no padding over whole blocks, on raw key bytes; synchronous. */
+export type SyncAesCbc = (key: Uint8Array, data: Uint8Array) => Uint8Array;
+
+let syncCbc: SyncAesCbc | null = null;
+
+/** Puts a synchronous AES-CBC under this module (null: back to WebCrypto). Results are the same. */
+export function useSyncAesCbc(fn: SyncAesCbc | null): void {
+  syncCbc = fn;
+}
+
 /** Imports raw AES key bytes for AES-CBC encryption (non-extractable). */
 export async function importAesKey(key: Uint8Array): Promise<CryptoKey> {
   checkAesKey(key);
@@ -45,6 +59,10 @@ async function cbcZeroIv(key: CryptoKey, data: Uint8Array<ArrayBuffer>): Promise
 /** AES encryption of one 16-byte block (ECB), e.g. for a key check value. */
 export async function aesEncryptBlock(key: Uint8Array | CryptoKey, block: Uint8Array): Promise<Uint8Array> {
   if (block.length !== BLOCK) throw new ProtocolError('aes_bad_block', 'AES block must be 16 bytes');
+  if (syncCbc && key instanceof Uint8Array) {
+    checkAesKey(key);
+    return syncCbc(key, block);
+  }
   const k = key instanceof Uint8Array ? await importAesKey(key) : key;
   return (await cbcZeroIv(k, own(block))).slice(0, BLOCK);
 }
@@ -59,17 +77,24 @@ function dbl(block: Uint8Array): Uint8Array {
 
 /** AES-CMAC under one key; build with `AesCmac.create(key)` and reuse. */
 export class AesCmac {
-  readonly #key: CryptoKey;
+  /** Raw bytes where a synchronous AES is installed, else a non-extractable WebCrypto key. */
+  readonly #key: CryptoKey | Uint8Array;
   readonly #k1: Uint8Array;
   readonly #k2: Uint8Array;
 
-  private constructor(key: CryptoKey, k1: Uint8Array, k2: Uint8Array) {
+  private constructor(key: CryptoKey | Uint8Array, k1: Uint8Array, k2: Uint8Array) {
     this.#key = key;
     this.#k1 = k1;
     this.#k2 = k2;
   }
 
   static async create(key: Uint8Array): Promise<AesCmac> {
+    if (syncCbc) {
+      checkAesKey(key);
+      const raw = Uint8Array.from(key);
+      const k1 = dbl(syncCbc(raw, new Uint8Array(BLOCK)));
+      return new AesCmac(raw, k1, dbl(k1));
+    }
     const k = await importAesKey(key);
     const l = await aesEncryptBlock(k, new Uint8Array(BLOCK));
     const k1 = dbl(l);
@@ -86,7 +111,7 @@ export class AesCmac {
     if (!complete) buf[data.length] = 0x80;
     const sub = complete ? this.#k1 : this.#k2;
     for (let i = 0; i < BLOCK; i++) buf[last + i]! ^= sub[i]!;
-    const ct = await cbcZeroIv(this.#key, buf);
+    const ct = this.#key instanceof Uint8Array ? syncCbc!(this.#key, buf) : await cbcZeroIv(this.#key, buf);
     return ct.slice(last, last + BLOCK);
   }
 }
