@@ -25,6 +25,7 @@ import {
   unpackStored,
 } from './messages.js';
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
+import { TerminalContexts } from './terminal-contexts.js';
 import { acquirerRepo as repo, type AuthorizationRow, type Completion, type ReversalReason, type TerminalContext } from './repository.js';
 import { brandForPan, isWellFormedPan } from './routing.js';
 import { enqueueTransactionEvent, transactionEvent, type TransactionEventData } from './webhooks.js';
@@ -76,13 +77,17 @@ function toTerminal(response: IsoMessage, stan: string, transmitted: string): Is
  * message one network call.
  */
 export class AuthorizationSwitch {
+  readonly #terminals: TerminalContexts;
+
   constructor(
     private readonly db: Database,
     private readonly link: NetworkLink,
     private readonly settings: AcquirerSettings,
     private readonly clock: () => Date,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#terminals = new TerminalContexts(db);
+  }
 
   /** One message from the terminal whose API key is `terminalRef`: the packed answer (0110 or 0410). */
   async handle(terminalRef: string, raw: Uint8Array): Promise<Uint8Array> {
@@ -98,7 +103,7 @@ export class AuthorizationSwitch {
     if (msg.mti !== '0100' && msg.mti !== '0400') {
       throw new AppError('iso8583_invalid', { message: 'This endpoint takes 0100 authorization requests and 0400 reversal requests.', param: 'MTI' });
     }
-    const terminal = await repo.terminalForMessage(this.db, terminalRef);
+    const terminal = await this.#terminals.get(terminalRef);
     if (!terminal) throw new AppError('permission_denied');
     if (text(msg, 41) !== terminal.terminal_id || text(msg, 42) !== terminal.card_acceptor_id) throw new AppError('terminal_mismatch');
     if (terminal.status !== 'active' || terminal.merchant_status !== 'active') throw new AppError('terminal_inactive');
@@ -214,7 +219,7 @@ export class AuthorizationSwitch {
           if (terminalRrn !== undefined) return { kind: 'rrn_taken' };
           // An RRN of ours met one a terminal brought: take the next counter value.
           if (attempt < 3) {
-            counters = await repo.nextCounters(this.db);
+            counters = await this.#terminals.counters();
             continue;
           }
         }

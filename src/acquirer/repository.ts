@@ -33,6 +33,8 @@ export interface TerminalRow {
 }
 
 /** A terminal with what an authorization needs of its merchant: one query per message. */
+const TERMINAL_CONTEXT_COLUMNS = 't.id, t.terminal_id, t.kind, t.status, t.merchant_id, m.status AS merchant_status, m.card_acceptor_id, m.name_location, m.mcc';
+
 export interface TerminalContext {
   next_stan: number;
   next_rrn: number;
@@ -215,8 +217,7 @@ export const acquirerRepo = {
    */
   async terminalForMessage(sql: Sql, id: string): Promise<TerminalContext | undefined> {
     const { rows } = await sql.query<TerminalContext>(
-      `SELECT t.id, t.terminal_id, t.kind, t.status, t.merchant_id, m.status AS merchant_status, m.card_acceptor_id, m.name_location, m.mcc,
-              nextval('acquirer.stan_seq')::int AS next_stan, nextval('acquirer.rrn_seq')::int AS next_rrn
+      `SELECT ${TERMINAL_CONTEXT_COLUMNS}, nextval('acquirer.stan_seq')::int AS next_stan, nextval('acquirer.rrn_seq')::int AS next_rrn
          FROM acquirer.terminals t JOIN acquirer.merchants m ON m.id = t.merchant_id
         WHERE t.id = $1`,
       [id],
@@ -224,12 +225,24 @@ export const acquirerRepo = {
     return rows[0];
   },
 
+  /** The terminal and its merchant as registered (no counter values). */
+  async terminalById(sql: Sql, id: string): Promise<Omit<TerminalContext, 'next_stan' | 'next_rrn'> | undefined> {
+    const { rows } = await sql.query<Omit<TerminalContext, 'next_stan' | 'next_rrn'>>(
+      `SELECT ${TERMINAL_CONTEXT_COLUMNS} FROM acquirer.terminals t JOIN acquirer.merchants m ON m.id = t.merchant_id WHERE t.id = $1`,
+      [id],
+    );
+    return rows[0];
+  },
+
   // ---- Authorizations ----
 
-  /** The acquirer's next STAN and RRN counter values (sequences: never rolled back, never repeated within a cycle). */
-  async nextCounters(sql: Sql): Promise<{ stan: number; rrn: number }> {
-    const { rows } = await sql.query<{ stan: number; rrn: number }>(`SELECT nextval('acquirer.stan_seq')::int AS stan, nextval('acquirer.rrn_seq')::int AS rrn`);
-    return rows[0]!;
+  /** `count` STAN and RRN counter values from the sequences (never rolled back, never repeated within a cycle). */
+  async counterBlock(sql: Sql, count: number): Promise<{ stan: number; rrn: number }[]> {
+    const { rows } = await sql.query<{ stan: number; rrn: number }>(
+      `SELECT nextval('acquirer.stan_seq')::int AS stan, nextval('acquirer.rrn_seq')::int AS rrn FROM generate_series(1, $1::int)`,
+      [count],
+    );
+    return rows;
   },
 
   async nextStan(sql: Sql): Promise<number> {
