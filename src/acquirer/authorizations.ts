@@ -26,6 +26,7 @@ import {
 } from './messages.js';
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
 import { TerminalContexts } from './terminal-contexts.js';
+import { Batcher } from '../infra/db/batcher.js';
 import { acquirerRepo as repo, type AuthorizationRow, type Completion, type ReversalReason, type TerminalContext } from './repository.js';
 import { brandForPan, isWellFormedPan } from './routing.js';
 import { enqueueTransactionEvent, transactionEvent, type TransactionEventData } from './webhooks.js';
@@ -76,8 +77,12 @@ function toTerminal(response: IsoMessage, stan: string, transmitted: string): Is
  * network call sits between two of them, never inside one. The (terminal, STAN, DE 7) unique constraint, not a cache, is what makes one terminal
  * message one network call.
  */
+type CompletionItem = Parameters<typeof repo.completeAuthorizationsWithEvents>[1][number];
+
 export class AuthorizationSwitch {
   readonly #terminals: TerminalContexts;
+  /** The usual answer (with its event) of concurrent taps, one statement per batch (infra/db/batcher.ts). */
+  readonly #completions: Batcher<CompletionItem, boolean>;
 
   constructor(
     private readonly db: Database,
@@ -87,6 +92,10 @@ export class AuthorizationSwitch {
     private readonly log: Logger,
   ) {
     this.#terminals = new TerminalContexts(db);
+    this.#completions = new Batcher(
+      (items) => repo.completeAuthorizationsWithEvents(db, items),
+      (item) => repo.completeAuthorizationWithEvent(db, item.id, item.completion, item.event),
+    );
   }
 
   /** One message from the terminal whose API key is `terminalRef`: the packed answer (0110 or 0410). */
@@ -254,7 +263,7 @@ export class AuthorizationSwitch {
     const { completion, reversal } = this.settle(msg, a, outcome, started);
     // The usual outcome is one statement (the answer and its event together); a reversal owed makes it a transaction.
     const won = !reversal
-      ? await repo.completeAuthorizationWithEvent(this.db, a.id, completion, transactionEvent(this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt))
+      ? await this.#completions.submit({ id: a.id, completion, event: transactionEvent(this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt) })
       : await this.db.tx(async (tx) => {
           const ok = await repo.completeAuthorization(tx, a.id, completion);
           if (ok) await this.recordReversal(tx, { id: a.id, brand: a.brand, forwarded: packForStorage(a.forward), network_stan: a.networkStan, network_transmitted: text(a.forward, 7)! }, reversal);

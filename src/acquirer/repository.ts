@@ -312,6 +312,45 @@ export const acquirerRepo = {
     return rows[0]?.won === 1;
   },
 
+  /**
+   * completeAuthorizationWithEvent for many authorizations in one statement (see infra/db/batcher.ts):
+   * for each item, whether it won (its event written with it).
+   */
+  async completeAuthorizationsWithEvents(sql: Sql, items: { id: string; completion: Completion; event: { eventId: string; topic: string; aggregateId: string; payload: unknown } }[]): Promise<boolean[]> {
+    const { rows } = await sql.query<{ id: string }>(
+      `WITH i AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+           AS i (id, status, response_code, auth_code, response, latency_ms, completed_at, event_id, topic, aggregate_id, payload)),
+       u AS (
+         UPDATE acquirer.authorizations a
+            SET status = i.status, response_code = i.response_code, auth_code = i.auth_code, response = decode(i.response, 'hex'),
+                latency_ms = i.latency_ms, completed_at = i.completed_at::timestamptz
+           FROM i WHERE a.id = i.id AND a.status = 'pending'
+         RETURNING a.id),
+       e AS (
+         INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
+         SELECT i.event_id, i.topic, i.aggregate_id, i.payload::jsonb FROM i JOIN u ON u.id = i.id
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING event_id)
+       SELECT id FROM u`,
+      [
+        items.map((x) => x.id),
+        items.map((x) => x.completion.status),
+        items.map((x) => x.completion.responseCode),
+        items.map((x) => x.completion.authCode),
+        items.map((x) => Buffer.from(x.completion.response).toString('hex')),
+        items.map((x) => x.completion.latencyMs),
+        items.map((x) => x.completion.completedAt.toISOString()),
+        items.map((x) => x.event.eventId),
+        items.map((x) => x.event.topic),
+        items.map((x) => x.event.aggregateId),
+        items.map((x) => JSON.stringify(x.event.payload)),
+      ],
+    );
+    const won = new Set(rows.map((r) => r.id));
+    return items.map((x) => won.has(x.id));
+  },
+
   async responseOf(sql: Sql, id: string): Promise<Uint8Array | null> {
     const { rows } = await sql.query<{ response: Uint8Array | null }>('SELECT response FROM acquirer.authorizations WHERE id = $1', [id]);
     return rows[0]?.response ?? null;

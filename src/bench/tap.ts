@@ -12,6 +12,7 @@ import { seLink } from '../device/nfc.js';
 import { runBench, type BenchSummary } from './runner.js';
 import { readFileSync } from 'node:fs';
 import { backendPids, queryStats, retryStats, type Database } from '../infra/db/database.js';
+import { batchStats } from '../infra/db/batcher.js';
 
 const NETWORKS: NetworkName[] = ['visa', 'mastercard', 'amex', 'discover'];
 /** The issuers' velocity rule allows 30 approvals per card in 10 minutes; a bench card gets at most this many. */
@@ -130,7 +131,7 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
     }
     const db = target.tessera?.db;
     const serverBefore = db ? await serverCpu(db) : null;
-    const before = { statements: queryStats.statements, transactions: queryStats.transactions, retried: retryStats.retried, cpu: process.cpuUsage() };
+    const before = { statements: queryStats.statements, transactions: queryStats.transactions, retried: retryStats.retried, cpu: process.cpuUsage(), batches: batchStats.statements, batched: batchStats.items };
     queryStats.byText?.clear();
     const summary = await runBench({ scenario: 'tap', durationS: options.durationS, concurrency: options.concurrency, task });
     const taps = Math.max(1, summary.ok + summary.failed);
@@ -147,6 +148,8 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
       `database work per tap (all parties, background work included): ${((queryStats.statements - before.statements) / taps).toFixed(1)} statements, ` +
         `${((queryStats.transactions - before.transactions) / taps).toFixed(2)} transactions, ${((retryStats.retried - before.retried) / taps).toFixed(3)} serialization retries`,
     );
+    const batches = batchStats.statements - before.batches;
+    if (batches > 0) log(`answers recorded together: ${batches} statements carried ${batchStats.items - before.batched} (${((batchStats.items - before.batched) / batches).toFixed(1)} each)`);
     if (queryStats.byText) {
       const top = [...queryStats.byText].sort((a, b) => b[1].n - a[1].n).slice(0, 40);
       for (const [text, e] of top) log(`  ${(e.n / taps).toFixed(2).padStart(6)}/tap ${(e.ms / e.n).toFixed(2).padStart(6)} ms  ${text}`);
