@@ -418,7 +418,7 @@ describe('green path', () => {
 
       // The vault row: active, device domains, the brand's CVN.
       const { rows } = await env.db.query<{ status: string; domains: string[]; cryptogram_required: boolean; cvn: string; atc_high_water: number; device_id: string }>(
-        'SELECT status, domains, cryptogram_required, cvn, atc_high_water, device_id FROM network.tokens WHERE token_ref = $1',
+        'SELECT status, domains, cryptogram_required, cvn, COALESCE((SELECT a.atc_high_water FROM network.token_atc a WHERE a.token_ref = t.token_ref), 0) AS atc_high_water, device_id FROM network.tokens t WHERE token_ref = $1',
         [result.token_ref],
       );
       assert.deepEqual(rows[0], { status: 'active', domains: ['contactless', 'inapp'], cryptogram_required: true, cvn: String(BRAND_PROFILES[brand].cvn), atc_high_water: 0, device_id: device.id });

@@ -422,9 +422,10 @@ export const switchRepo = {
   },
 
   async tokenGate(sql: Sql, tokenRef: string): Promise<{ status: TokenStatus; atc_high_water: number } | undefined> {
-    const { rows } = await sql.query<{ status: TokenStatus; atc_high_water: number }>('SELECT status, atc_high_water FROM network.tokens WHERE token_ref = $1', [
-      tokenRef,
-    ]);
+    const { rows } = await sql.query<{ status: TokenStatus; atc_high_water: number }>(
+      'SELECT t.status, COALESCE(a.atc_high_water, 0) AS atc_high_water FROM network.tokens t LEFT JOIN network.token_atc a ON a.token_ref = t.token_ref WHERE t.token_ref = $1',
+      [tokenRef],
+    );
     return rows[0];
   },
 
@@ -437,10 +438,16 @@ export const switchRepo = {
   async admit(sql: Sql, a: NewAuthorization): Promise<'admitted' | 'not_advanced' | 'duplicate'> {
     try {
       const { rows } = await sql.query<{ id: string }>(
-        `WITH t AS (
-           UPDATE network.tokens SET atc_high_water = COALESCE($21::int, atc_high_water)
-            WHERE token_ref = $7 AND status = 'active' AND ($21::int IS NULL OR atc_high_water < $21::int)
-           RETURNING token_ref)
+        // The token row is share-locked, not written: a concurrent status change waits for this statement,
+        // or this one sees its result (READ COMMITTED re-checks a locked row that changed).
+        `WITH tok AS (
+           SELECT token_ref FROM network.tokens WHERE token_ref = $7 AND status = 'active' FOR SHARE),
+         adv AS (
+           INSERT INTO network.token_atc AS c (token_ref, atc_high_water) SELECT token_ref, $21::int FROM tok WHERE $21::int > 0
+           ON CONFLICT (token_ref) DO UPDATE SET atc_high_water = EXCLUDED.atc_high_water WHERE c.atc_high_water < EXCLUDED.atc_high_water
+           RETURNING token_ref),
+         t AS (
+           SELECT token_ref FROM adv UNION ALL SELECT token_ref FROM tok WHERE $21::int IS NULL)
          INSERT INTO network.authorizations (${INSERT_COLUMNS}, status)
          SELECT ${INSERT_PLACEHOLDERS}, 'pending' FROM t
          RETURNING id`,
@@ -537,6 +544,43 @@ export const switchRepo = {
       [id, r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt, event.eventId, event.topic, event.aggregateId, JSON.stringify(event.payload)],
     );
     return rows.length === 1;
+  },
+
+  /** completeWithEvent for many authorizations in one statement (see infra/db/batcher.ts): for each, whether its event was written. */
+  async completeManyWithEvents(
+    sql: Sql,
+    items: { id: string; result: { status: 'approved' | 'declined' | 'timed_out'; responseCode: string; authCode: string | null; declineReason: string | null; latencyMs: number; completedAt: Date }; event: OutboxRow }[],
+  ): Promise<boolean[]> {
+    const { rows } = await sql.query<{ event_id: string }>(
+      `WITH i AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+           AS i (id, status, response_code, auth_code, decline_reason, latency_ms, completed_at, event_id, topic, aggregate_id, payload)),
+       u AS (
+         UPDATE network.authorizations a
+            SET status = i.status, response_code = i.response_code, auth_code = i.auth_code, decline_reason = i.decline_reason,
+                latency_ms = i.latency_ms, completed_at = i.completed_at::timestamptz
+           FROM i WHERE a.id = i.id AND a.status = 'pending'
+         RETURNING a.id)
+       INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
+       SELECT i.event_id, i.topic, i.aggregate_id, i.payload::jsonb FROM i JOIN u ON u.id = i.id
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id`,
+      [
+        items.map((x) => x.id),
+        items.map((x) => x.result.status),
+        items.map((x) => x.result.responseCode),
+        items.map((x) => x.result.authCode),
+        items.map((x) => x.result.declineReason),
+        items.map((x) => x.result.latencyMs),
+        items.map((x) => x.result.completedAt.toISOString()),
+        items.map((x) => x.event.eventId),
+        items.map((x) => x.event.topic),
+        items.map((x) => x.event.aggregateId),
+        items.map((x) => JSON.stringify(x.event.payload)),
+      ],
+    );
+    const written = new Set(rows.map((r) => r.event_id));
+    return items.map((x) => written.has(x.event.eventId));
   },
 
   async authorizationByKey(sql: Sql, k: TransmissionKey): Promise<AuthorizationRow | undefined> {
@@ -728,8 +772,8 @@ export interface TokenSearchRow {
 export async function searchTokens(sql: Sql, brand: Brand, q: { tokenRef?: string | undefined; last4?: string | undefined }): Promise<TokenSearchRow[]> {
   const { rows } = await sql.query<TokenSearchRow>(
     `SELECT token_ref, brand, token_last4, card_last4, token_exp_month, token_exp_year, status, idv, issuer_id, device_id, device_kind,
-            token_requestor_id, domains, atc_high_water, created_at
-       FROM network.tokens
+            token_requestor_id, domains, COALESCE((SELECT a.atc_high_water FROM network.token_atc a WHERE a.token_ref = t.token_ref), 0) AS atc_high_water, created_at
+       FROM network.tokens t
       WHERE brand = $1 AND ($2::text IS NULL OR token_ref = $2) AND ($3::text IS NULL OR token_last4 = $3 OR card_last4 = $3)
       ORDER BY created_at DESC LIMIT 50`,
     [brand, q.tokenRef ?? null, q.last4 ?? null],
@@ -812,18 +856,25 @@ export const refundRepo = {
 export const keyRefreshRepo = {
   /** New PSN (and token number); only from the PSN the refresh was prepared for. False: someone else changed it first. */
   async refresh(sql: Sql, tokenRef: string, r: { fromPsn: string; psn: string; tokenPan?: { encrypted: Buffer; fingerprint: Buffer; last4: string } | undefined }): Promise<boolean> {
-    const { rowCount } = r.tokenPan
-      ? await sql.query(
-          `UPDATE network.tokens SET psn = $3, token_pan_encrypted = $4, token_fingerprint = $5, token_last4 = $6, atc_high_water = 0,
-                  key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
-            WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')`,
+    const changed = r.tokenPan
+      ? (await sql.query(
+          // A new token number starts its ATC again (its cards' ATCs count from 0 under the new key).
+          `WITH r AS (
+             UPDATE network.tokens SET psn = $3, token_pan_encrypted = $4, token_fingerprint = $5, token_last4 = $6,
+                    key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
+              WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')
+             RETURNING token_ref),
+           z AS (DELETE FROM network.token_atc a USING r WHERE a.token_ref = r.token_ref)
+           SELECT token_ref FROM r`,
           [tokenRef, r.fromPsn, r.psn, r.tokenPan.encrypted, r.tokenPan.fingerprint, r.tokenPan.last4],
-        )
-      : await sql.query(
-          `UPDATE network.tokens SET psn = $3, key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
-            WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')`,
-          [tokenRef, r.fromPsn, r.psn],
-        );
-    return rowCount === 1;
+        )).rows.length
+      : (
+          await sql.query(
+            `UPDATE network.tokens SET psn = $3, key_version = key_version + 1, keys_refreshed_at = now(), updated_at = now()
+              WHERE token_ref = $1 AND psn = $2 AND status IN ('active', 'suspended')`,
+            [tokenRef, r.fromPsn, r.psn],
+          )
+        ).rowCount;
+    return changed === 1;
   },
 };

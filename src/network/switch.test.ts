@@ -400,7 +400,7 @@ async function authorization(stan: string) {
 
 async function tokenState(ref: string) {
   const { rows } = await env.db.query<{ atc_high_water: number; atc_rejections: number; status: string }>(
-    'SELECT atc_high_water, atc_rejections, status FROM network.tokens WHERE token_ref = $1',
+    'SELECT COALESCE(a.atc_high_water, 0) AS atc_high_water, t.atc_rejections, t.status FROM network.tokens t LEFT JOIN network.token_atc a ON a.token_ref = t.token_ref WHERE t.token_ref = $1',
     [ref],
   );
   return rows[0]!;

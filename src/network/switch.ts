@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Batcher } from '../infra/db/batcher.js';
 import type { Database, Sql } from '../infra/db/database.js';
 import { AppError } from '../infra/errors.js';
 import { newId } from '../infra/ids.js';
@@ -184,10 +185,20 @@ function brandCvn(cvn: string): BrandCvn {
  * (pending), then one transaction with its answer and the outbox event; no transaction is open during
  * the issuer call.
  */
+type CompletionItem = Parameters<typeof switchRepo.completeManyWithEvents>[1][number];
+
 export class NetworkSwitch {
   #running: Promise<number> | null = null;
 
-  constructor(private readonly deps: SwitchDeps) {}
+  /** The usual answer (with its event) of concurrent taps, one statement per batch (infra/db/batcher.ts). */
+  readonly #completions: Batcher<CompletionItem, boolean>;
+
+  constructor(private readonly deps: SwitchDeps) {
+    this.#completions = new Batcher(
+      (items) => switchRepo.completeManyWithEvents(deps.db, items),
+      (item) => switchRepo.completeWithEvent(deps.db, item.id, item.result, item.event),
+    );
+  }
 
   /** One message from an acquirer (its API key's owner id): the packed answer. Not a message → 400 iso8583_invalid. */
   async handle(brand: Brand, acquirerId: string, raw: Uint8Array, log: Logger = this.deps.logger): Promise<Uint8Array> {
@@ -432,7 +443,7 @@ export class NetworkSwitch {
     const facts = this.#factsOf(auth, token, result);
     // The usual outcome is one statement (answer and event together); a reversal owed makes it a transaction.
     const done = !reversal
-      ? await switchRepo.completeWithEvent(this.deps.db, auth.id, result, this.#eventRow(facts))
+      ? await this.#completions.submit({ id: auth.id, result, event: this.#eventRow(facts) })
       : await this.deps.db.tx(
           async (tx) => {
             const row = await switchRepo.complete(tx, auth.id, result);
