@@ -27,7 +27,7 @@ import {
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
 import { TerminalContexts } from './terminal-contexts.js';
 import { Batcher } from '../infra/db/batcher.js';
-import { acquirerRepo as repo, type AuthorizationRow, type Completion, type ReversalReason, type TerminalContext } from './repository.js';
+import { acquirerRepo as repo, type AuthorizationRow, type Completion, type NewAuthorization, type ReversalReason, type TerminalContext } from './repository.js';
 import { brandForPan, isWellFormedPan } from './routing.js';
 import { enqueueTransactionEvent, transactionEvent, type TransactionEventData } from './webhooks.js';
 
@@ -81,7 +81,8 @@ type CompletionItem = Parameters<typeof repo.completeAuthorizationsWithEvents>[1
 
 export class AuthorizationSwitch {
   readonly #terminals: TerminalContexts;
-  /** The usual answer (with its event) of concurrent taps, one statement per batch (infra/db/batcher.ts). */
+  /** Concurrent taps' admissions and answers (with their events): one statement per batch each (infra/db/batcher.ts). */
+  readonly #admissions: Batcher<NewAuthorization, { id: string } | undefined>;
   readonly #completions: Batcher<CompletionItem, boolean>;
 
   constructor(
@@ -92,6 +93,10 @@ export class AuthorizationSwitch {
     private readonly log: Logger,
   ) {
     this.#terminals = new TerminalContexts(db);
+    this.#admissions = new Batcher(
+      (items) => repo.insertPendingAuthorizations(db, items),
+      (item) => repo.insertAuthorization(db, item),
+    );
     this.#completions = new Batcher(
       (items) => repo.completeAuthorizationsWithEvents(db, items),
       (item) => repo.completeAuthorizationWithEvent(db, item.id, item.completion, item.event),
@@ -190,7 +195,7 @@ export class AuthorizationSwitch {
       const final: Completion | undefined = response && { status: 'declined', responseCode: '14', authCode: null, response, latencyMs: elapsed(started), completedAt: now };
       try {
         const record = async (tx: Sql): Promise<Admission> => {
-          const inserted = await repo.insertAuthorization(tx, {
+          const row: NewAuthorization = {
             id,
             terminalId: terminal.id,
             merchantId: terminal.merchant_id,
@@ -208,7 +213,10 @@ export class AuthorizationSwitch {
             forwarded: packForStorage(forward),
             createdAt: now,
             ...(final ? { final } : {}),
-          });
+          };
+          // A pending one (the usual case) is a statement of its own, batched with concurrent ones; one answered
+          // at once goes in the transaction with its event.
+          const inserted = final ? await repo.insertAuthorization(tx, row) : await this.#admissions.submit(row);
           if (!inserted) {
             const row = await repo.authorizationByTransmission(tx, terminal.id, stan, transmitted);
             if (!row) throw new Error('authorization missing after a conflicting insert');

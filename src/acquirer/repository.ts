@@ -282,6 +282,46 @@ export const acquirerRepo = {
     return rows[0];
   },
 
+  /**
+   * insertAuthorization for many pending authorizations (no `final`) in one statement (see infra/db/batcher.ts):
+   * for each, its id when inserted, undefined when its duplicate-transmission key exists (also within the batch).
+   */
+  async insertPendingAuthorizations(sql: Sql, items: NewAuthorization[]): Promise<({ id: string } | undefined)[]> {
+    const { rows } = await sql.query<{ id: string }>(
+      `INSERT INTO acquirer.authorizations
+         (id, terminal_id, merchant_id, stan, transmitted, request_hash, rrn, network_stan, network_transmitted, brand, token_masked,
+          amount, currency, pos_entry_mode, forwarded, created_at, status)
+       SELECT id, terminal_id, merchant_id, stan, transmitted, decode(request_hash, 'hex'), rrn, network_stan, network_transmitted, brand, token_masked,
+              amount::bigint, currency, pos_entry_mode, decode(forwarded, 'hex'), created_at::timestamptz, 'pending'
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                     $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+           AS i (id, terminal_id, merchant_id, stan, transmitted, request_hash, rrn, network_stan, network_transmitted, brand, token_masked,
+                 amount, currency, pos_entry_mode, forwarded, created_at)
+       ON CONFLICT (terminal_id, stan, transmitted) DO NOTHING
+       RETURNING id`,
+      [
+        items.map((a) => a.id),
+        items.map((a) => a.terminalId),
+        items.map((a) => a.merchantId),
+        items.map((a) => a.stan),
+        items.map((a) => a.transmitted),
+        items.map((a) => Buffer.from(a.requestHash).toString('hex')),
+        items.map((a) => a.rrn),
+        items.map((a) => a.networkStan),
+        items.map((a) => a.networkTransmitted),
+        items.map((a) => a.brand),
+        items.map((a) => a.tokenMasked),
+        items.map((a) => String(a.amount)),
+        items.map((a) => a.currency),
+        items.map((a) => a.posEntryMode),
+        items.map((a) => Buffer.from(a.forwarded).toString('hex')),
+        items.map((a) => a.createdAt.toISOString()),
+      ],
+    );
+    const inserted = new Set(rows.map((r) => r.id));
+    return items.map((a) => (inserted.has(a.id) ? { id: a.id } : undefined));
+  },
+
   /** Records the answer unless one is recorded already (by a process answering for a crashed one); true when this one won. */
   async completeAuthorization(sql: Sql, id: string, c: Completion): Promise<boolean> {
     const { rowCount } = await sql.query(
