@@ -1,15 +1,14 @@
-import { SANDBOX_ISSUERS } from '../issuer/sandbox-cards.js';
 import { loadConfig } from '../infra/config.js';
 import { call, FetchTransport, InjectTransport } from '../infra/transport.js';
 import { createLogger } from '../infra/logger.js';
 import { MemoryReplayCache, verifyAndDecrypt } from '../merchant/sdk/index.js';
 import type { Target } from '../scenario/harness.js';
 import { paymentRequest, registerMerchant, validateMerchant } from '../scenario/inapp.js';
-import { runProvision, type NetworkName, type ProvisionedDevice } from '../scenario/provision.js';
+import type { ProvisionedDevice } from '../scenario/provision.js';
 import { createTessera } from '../server/tessera.js';
+import { provisionMany } from './devices.js';
 import { runBench, type BenchSummary } from './runner.js';
 
-const NETWORKS: NetworkName[] = ['visa', 'mastercard', 'amex', 'discover'];
 /** The issuers' velocity rule allows 30 approvals per card in 10 minutes; a bench card pays at most this many. */
 const PAYMENTS_PER_CARD = 25;
 
@@ -75,7 +74,7 @@ export async function benchInApp(options: InAppBenchOptions): Promise<BenchSumma
     const expected = Math.ceil((options.expectedRps ?? 100) * options.durationS * 1.2);
     const cards = Math.max(options.concurrency, Math.ceil(expected / PAYMENTS_PER_CARD));
     log(`setting up ${cards} cards, each on its own phone (not timed)…`);
-    const devices = await provisionMany(target, cards, log);
+    const devices = await provisionMany(target, cards, log, { logEvery: 50 });
     const perWorker = Array.from({ length: options.concurrency }, (_, w) => devices.filter((_, i) => i % options.concurrency === w));
     const uses = new Map<ProvisionedDevice, number>();
     const keys = [{ certificatePem: merchant.processing.certificatePem, privateKeyPem: merchant.processing.privateKeyPem }];
@@ -125,25 +124,3 @@ export async function benchInApp(options: InAppBenchOptions): Promise<BenchSumma
   }
 }
 
-async function provisionMany(target: Target, count: number, log: (l: string) => void): Promise<ProvisionedDevice[]> {
-  const quiet = { step: () => {}, detail: () => {} };
-  const out: ProvisionedDevice[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const network = NETWORKS[i % NETWORKS.length]!;
-      const issuer = SANDBOX_ISSUERS.find((s) => s.bins.some((b) => b.network === network))!;
-      const issued = await call<{ number: string; cvv: string; exp_month: number; exp_year: number }>(target.raw, 'issuer', {
-        method: 'POST',
-        path: `/issuer/${issuer.id}/v1/sandbox/cards`,
-        apiKey: target.adminKey!,
-        body: { network, credit_limit: 10_000_000 },
-      });
-      out.push(await runProvision(target.device, { network, card: issued.number, cvv: issued.cvv, exp: { month: issued.exp_month, year: issued.exp_year } }, quiet));
-      if (out.length % 50 === 0) log(`  ${out.length} / ${count}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return out;
-}

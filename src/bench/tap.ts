@@ -1,20 +1,19 @@
 import { AcquirerClient } from '../acquirer/client.js';
-import { SANDBOX_ISSUERS } from '../issuer/sandbox-cards.js';
 import { loadConfig } from '../infra/config.js';
-import { call, FetchTransport, InjectTransport, type Transport } from '../infra/transport.js';
+import { FetchTransport, InjectTransport, type Transport } from '../infra/transport.js';
 import { createLogger } from '../infra/logger.js';
 import { unpackMessage } from '../protocol/iso8583/iso8583.js';
 import type { Target } from '../scenario/harness.js';
-import { runProvision, type NetworkName, type ProvisionedDevice } from '../scenario/provision.js';
+import type { ProvisionedDevice } from '../scenario/provision.js';
 import { kernelFor, sandboxTerminal } from '../scenario/tap.js';
 import { createTessera } from '../server/tessera.js';
 import { seLink } from '../device/nfc.js';
+import { provisionMany } from './devices.js';
 import { runBench, type BenchSummary } from './runner.js';
 import { readFileSync } from 'node:fs';
 import { backendPids, queryStats, retryStats, type Database } from '../infra/db/database.js';
 import { batchStats } from '../infra/db/batcher.js';
 
-const NETWORKS: NetworkName[] = ['visa', 'mastercard', 'amex', 'discover'];
 /** The issuers' velocity rule allows 30 approvals per card in 10 minutes; a bench card gets at most this many. */
 const TAPS_PER_CARD = 25;
 
@@ -71,7 +70,7 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
     const expected = Math.ceil((options.expectedRps ?? 1500) * options.durationS * 1.2);
     const cards = Math.max(options.concurrency * 2, Math.ceil(expected / TAPS_PER_CARD));
     log(`setting up ${cards} cards, each on its own phone (not timed)…`);
-    const devices = await provisionMany(target, cards, log);
+    const devices = await provisionMany(target, cards, log, { defaultCard: true });
     const terminal = await sandboxTerminal(target);
     const acquirer = new AcquirerClient(target.raw, terminal.apiKey);
     const perWorker = Array.from({ length: options.concurrency }, (_, w) => devices.filter((_, i) => i % options.concurrency === w));
@@ -177,29 +176,5 @@ async function serverCpu(db: Database): Promise<Map<number, number> | null> {
   return out.size > 0 ? out : null;
 }
 
-async function provisionMany(target: Target, count: number, log: (l: string) => void): Promise<ProvisionedDevice[]> {
-  const quiet = { step: () => {}, detail: () => {} };
-  const out: ProvisionedDevice[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      const network = NETWORKS[i % NETWORKS.length]!;
-      const issuer = SANDBOX_ISSUERS.find((s) => s.bins.some((b) => b.network === network))!;
-      const issued = await call<{ number: string; cvv: string; exp_month: number; exp_year: number }>(target.raw, 'issuer', {
-        method: 'POST',
-        path: `/issuer/${issuer.id}/v1/sandbox/cards`,
-        apiKey: target.adminKey!,
-        body: { network, credit_limit: 10_000_000 },
-      });
-      const device = await runProvision(target.device, { network, card: issued.number, cvv: issued.cvv, exp: { month: issued.exp_month, year: issued.exp_year } }, quiet);
-      await device.wallet.setDefaultCard(device.cardId);
-      out.push(device);
-      if (out.length % 100 === 0) log(`  ${out.length} / ${count}`);
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return out;
-}
 
 export type { Transport };
