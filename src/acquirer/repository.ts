@@ -32,9 +32,9 @@ export interface TerminalRow {
   created_at: Date;
 }
 
-/** A terminal with what an authorization needs of its merchant: one query per message. */
 const TERMINAL_CONTEXT_COLUMNS = 't.id, t.terminal_id, t.kind, t.status, t.merchant_id, m.status AS merchant_status, m.card_acceptor_id, m.name_location, m.mcc';
 
+/** A terminal with what an authorization needs of its merchant: one query per message. */
 export interface TerminalContext {
   next_stan: number;
   next_rrn: number;

@@ -48,12 +48,6 @@ export class TerminalContexts {
     return { stan: this.#stans.shift()!, rrn: this.#rrns.shift()! };
   }
 
-  /** Forgets a terminal's entry (after a change to it or its merchant). */
-  forget(id?: string): void {
-    if (id === undefined) this.#terminals.clear();
-    else this.#terminals.delete(id);
-  }
-
   async #fill(): Promise<void> {
     const rows = await repo.counterBlock(this.db, COUNTER_BLOCK);
     this.#stans.push(...rows.map((r) => r.stan));

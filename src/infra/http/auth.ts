@@ -81,8 +81,8 @@ export class ApiKeys {
     const { rows } = await this.db.query<{ secret_hash: Buffer }>('UPDATE infra.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING secret_hash', [id]);
     if (!rows[0]) return false;
     const hex = Buffer.from(rows[0].secret_hash).toString('hex');
-    this.#local.delete(hex);
     await this.cache.del(`apikey:${hex}`);
+    // After the shared entry is gone: a resolve running meanwhile may have put it back here from Redis.
     this.#local.delete(hex);
     return true;
   }
