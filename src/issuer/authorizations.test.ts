@@ -5,6 +5,7 @@ import { fromHex } from '../protocol/bytes.js';
 import { luhnCheckDigit } from '../protocol/cards/index.js';
 import { packMessage, packSubelements, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { buildTlv, tlv } from '../protocol/tlv/tlv.js';
+import { batchStats } from '../infra/db/batcher.js';
 import { AUTHORIZATION_LIMITS } from './authorization-rules.js';
 import { SANDBOX_CARDS, SANDBOX_CREDIT_UNION, TESSERA_BANK } from './sandbox-cards.js';
 
@@ -332,6 +333,39 @@ describe('authorizations: duplicates and concurrency', () => {
     const b = await balance(card.accountId);
     assert.equal(b.holds, approved * 700);
     assert.ok(b.available >= 0);
+    await assertInvariants();
+  });
+
+  it('concurrent 0100s of many cards are decided together, each as it would be alone; two cards of one account share its funds', async () => {
+    const shared = await newCard({ product: 'debit', posted: 10_000 });
+    const second = await newCard({ product: 'debit', posted: 0 });
+    // The second card moves onto the first card's account: both draw on its 100.00.
+    await t.env.db.query('UPDATE issuer.cards SET account_id = $1 WHERE id = $2', [shared.accountId, second.cardId]);
+    const singles = await Promise.all(Array.from({ length: 8 }, () => newCard({ product: 'debit', posted: 5_000 })));
+    const blocked = await newCard({ status: 'blocked' });
+    const partial = '411111999999998';
+    const unknown = partial + luhnCheckDigit(partial);
+    pans.add(unknown);
+    const batchesBefore = batchStats.statements;
+    const sends = [
+      ...Array.from({ length: 10 }, (_, i) => send(auth0100({ pan: (i % 2 ? shared : second).pan, amount: 700 }))),
+      ...singles.map((c) => send(auth0100({ pan: c.pan, amount: 4_000 }))),
+      ...singles.map((c) => send(auth0100({ pan: c.pan, amount: 4_000 }))),
+      send(auth0100({ pan: blocked.pan, amount: 100 })),
+      send(auth0100({ pan: unknown, amount: 100 })),
+    ];
+    const codes = (await Promise.all(sends)).map(code);
+    // PostgreSQL runs decisions side by side, so 0100s queue up behind them and go together. The embedded
+    // database runs one statement at a time, so its requests reach the queue one by one (the grouping
+    // itself is tested in decision-queue.test.ts; the outcomes below hold on both).
+    if (t.env.db.kind === 'postgres') assert.ok(batchStats.statements > batchesBefore, 'some 0100s were decided in one transaction together');
+    const sharedCodes = codes.slice(0, 10);
+    assert.equal(sharedCodes.filter((c) => c === '00').length, Math.min(10, Math.floor(10_000 / 700)), sharedCodes.join(','));
+    // Each single card has funds for one of its two 40.00 taps: one approval, one 51.
+    singles.forEach((_, i) => assert.deepEqual([codes[10 + i], codes[18 + i]].sort(), ['00', '51'], codes.join(',')));
+    assert.deepEqual(codes.slice(26), ['62', '14']);
+    assert.equal((await balance(shared.accountId)).holds, 7_000);
+    for (const c of singles) assert.equal((await balance(c.accountId)).holds, 4_000);
     await assertInvariants();
   });
 });

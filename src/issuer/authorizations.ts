@@ -17,6 +17,11 @@
  * 2. a decision then reads, in one statement: an earlier decision under the key, a reversal under it, and
  *    the card with its account, locking both rows FOR UPDATE; a reversal reads its original and hold;
  * 3. it writes (one statement for a decision) and commits, releasing the locks.
+ * 0100s that arrive while decisions are in flight are decided together (./decision-queue.ts): one
+ * transaction takes all their keys' locks (in lock-id order), reads all their contexts in one statement
+ * (card rows locked in fingerprint order), decides each in turn and writes them all in one statement. A
+ * batch never holds two 0100s of one key or one card; two cards of one account in a batch are decided in
+ * turn, the later seeing the earlier's hold. A batch whose transaction fails is decided again one by one.
  * Everything a decision depends on is either under a lock it holds (the key: no other decision or
  * reversal of this message can commit meanwhile; the card and account rows: every change to a card's
  * status or velocity and to an account's status, balance, limit or held total updates that row, and so
@@ -54,7 +59,7 @@ import type { Database, Sql } from '../infra/db/database.js';
 import { isUniqueViolation } from '../infra/db/database.js';
 import { newId } from '../infra/ids.js';
 import type { EnvelopeCipher } from '../infra/keys/envelope.js';
-import { enqueue } from '../infra/outbox.js';
+import { announceEnqueued, enqueue } from '../infra/outbox.js';
 import { detectNetwork } from '../protocol/cards/index.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { packMessage, responseMti, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
@@ -74,7 +79,8 @@ import {
   tokenContext,
 } from './authorization-rules.js';
 import './card-errors.js';
-import { authorizationRepo as repo, type AuthorizationCardRow, type AuthorizationRow } from './repository.js';
+import { DecisionQueue } from './decision-queue.js';
+import { authorizationRepo as repo, type AuthorizationCardRow, type AuthorizationRow, type DecisionContext, type DecisionWrite } from './repository.js';
 import type { Caller } from './service.js';
 
 /** The outbox topic of authorization events (approved, declined, reversed), in order per card. */
@@ -107,6 +113,8 @@ interface Decision {
   authorizationId?: string;
   holdId?: string;
   reversalId?: string;
+  /** The outbox event the decision wrote (announced in the caller's context once committed). */
+  eventId?: string;
 }
 
 /** The fields of a 0100 the decision reads, parsed once outside the transaction. */
@@ -125,6 +133,14 @@ interface Request0100 {
   token: ReturnType<typeof tokenContext>;
 }
 
+/** A 0100 waiting for its decision. */
+interface PendingDecision {
+  issuerId: string;
+  caller: Caller;
+  req: Request0100;
+  now: Date;
+}
+
 const notRecorded = (code: string, reason: string): Decision => ({ code, reason, replay: false, recorded: false });
 
 export class AuthorizationEngine {
@@ -133,6 +149,8 @@ export class AuthorizationEngine {
     private readonly cipher: EnvelopeCipher,
     private readonly clock: () => Date,
   ) {}
+
+  readonly #decisions = new DecisionQueue<PendingDecision, Decision>((batch) => this.#decideBatch(batch));
 
   /**
    * One packed message in, its packed answer out: 0100 → 0110, 0400 → 0410, 0420 → 0430. Bytes that are
@@ -170,19 +188,19 @@ export class AuthorizationEngine {
   }
 
   /**
-   * Runs one decision's transaction. A unique violation means a concurrent twin committed first: the
-   * transaction runs again and finds its record. A transaction that still cannot serialize is answered
-   * 96 (nothing was written; the same message may be sent again).
+   * Runs one transaction under the advisory locks of `keys` (see "Concurrency" above; taken with BEGIN).
+   * A unique violation means a concurrent twin committed first: the transaction runs again and finds its
+   * record. A transaction that still cannot serialize is `busy` (nothing was written).
    */
-  async #run(issuerId: string, key: string, fn: (tx: Sql, afterConflict: boolean) => Promise<Decision>): Promise<Decision> {
-    // See "Concurrency" above: the transaction key's lock, taken with BEGIN.
-    const options = { isolation: 'read committed' as const, advisoryLock: `issuer.txn:${issuerId}:${key}`, retries: DECISION_RETRIES };
+  async #run<T>(keys: readonly { issuerId: string; key: string }[], fn: (tx: Sql) => Promise<T>): Promise<T | 'busy'> {
+    const locks = keys.map((k) => `issuer.txn:${k.issuerId}:${k.key}`);
+    const options = { isolation: 'read committed' as const, advisoryLock: locks.length === 1 ? locks[0]! : locks, retries: DECISION_RETRIES };
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.db.tx((tx) => fn(tx, attempt > 0), options);
+        return await this.db.tx(fn, options);
       } catch (err) {
         if (isUniqueViolation(err) && attempt < 5) continue;
-        if (err instanceof AppError && err.code === 'busy_retry') return notRecorded('96', 'busy');
+        if (err instanceof AppError && err.code === 'busy_retry') return 'busy';
         throw err;
       }
     }
@@ -213,107 +231,51 @@ export class AuthorizationEngine {
       de55: bytes(msg, 55),
       token: tokenContext(msg),
     };
-    const now = this.clock();
-    return this.#run(issuerId, req.key, (tx) => this.#decide(tx, issuerId, caller, req, now));
+    const decision = await this.#decisions.submit({ issuerId, caller, req, now: this.clock() });
+    if (decision.eventId) announceEnqueued(decision.eventId);
+    return decision;
   }
 
-  async #decide(tx: Sql, issuerId: string, caller: Caller, req: Request0100, now: Date): Promise<Decision> {
-    // Under the key's lock: a retransmission finds its record (and gets its answer again), a reversal
-    // that came first its tombstone; the card and account rows are locked until the end.
-    const { existing, reversed, card } = await repo.decisionContext(tx, issuerId, req.key, req.fingerprint);
-    if (existing) return replayOf(existing, req);
-    if (card && caller.network && card.network !== caller.network) return notRecorded('14', 'other_brand');
-    const record = (code: string, reason: string, cdcvm: boolean | null = null) => this.#record(tx, issuerId, req, card, now, code, reason, cdcvm);
-
-    if (reversed) return record('12', 'reversed_before_original');
-    if (req.processingCode === null || !req.processingCode.startsWith('00')) return record('12', 'processing_code_unsupported');
-    if (!card) return record('14', 'unknown_card');
-
-    if (card.status === 'blocked') return record('62', 'card_blocked');
-    if (card.status === 'closed') return record('62', 'card_closed');
-    if (card.account_status !== 'open') return record('62', 'account_not_open');
-    if (card.status === 'expired' || expiryHasPassed(card.exp_month, card.exp_year, now)) return record('54', 'card_expired');
-    if (req.expiry !== undefined) {
-      const e = parseExpiry(req.expiry);
-      const matches = e !== undefined && !expiryHasPassed(e.month, e.year, now) && (card.accept_any_future_expiry || (e.month === card.exp_month && e.year === card.exp_year));
-      if (!matches) return record('54', 'expiry_mismatch');
+  /**
+   * Decides the 0100s of a batch in ONE transaction (one of them alone, or several that arrived together:
+   * see DecisionQueue): their keys' locks, one statement reading all their contexts, the decisions, one
+   * statement writing them all, COMMIT. When the batch's transaction fails, each is decided again alone,
+   * so one request's trouble reaches its own caller only.
+   */
+  async #decideBatch(batch: readonly PendingDecision[]): Promise<Decision[]> {
+    const run = async (tx: Sql): Promise<Decision[]> => {
+      const contexts = await repo.decisionContexts(
+        tx,
+        batch.map((b) => ({ issuerId: b.issuerId, txnKey: b.req.key, fingerprint: b.req.fingerprint })),
+      );
+      // Two cards of one account in one batch: the later decision sees the earlier one's hold.
+      const heldBefore = new Map<string, bigint>();
+      const writes: DecisionWrite[] = [];
+      const decisions = batch.map((b, i) => {
+        const ctx = contexts[i]!;
+        if (ctx.card) ctx.card.held += heldBefore.get(ctx.card.account_id) ?? 0n;
+        const verdict = judge(ctx, b.caller, b.req, b.now);
+        if ('decision' in verdict) return verdict.decision;
+        const { write, decision } = decisionWrite(b.issuerId, b.req, ctx.card, b.now, verdict);
+        writes.push(write);
+        if (write.approval) heldBefore.set(write.approval.accountId, (heldBefore.get(write.approval.accountId) ?? 0n) + b.req.amount);
+        return decision;
+      });
+      if (writes.length > 0) await repo.recordDecisions(tx, writes);
+      return decisions;
+    };
+    const locks = batch.map((b) => ({ issuerId: b.issuerId, key: b.req.key }));
+    if (batch.length > 1) {
+      try {
+        const result = await this.#run(locks, run);
+        if (result !== 'busy') return result;
+      } catch {
+        // Decided again one by one below: only the failing request's caller sees its error.
+      }
+      return Promise.all(batch.map(async (b) => (await this.#decideBatch([b]))[0]!));
     }
-
-    if (req.token?.cryptogram !== 'V') return record('05', 'cryptogram_not_verified');
-    if (req.token.domain === 'F') return record('05', 'domain_check_failed');
-    if (req.currencyNumeric === null || CURRENCY_NUMERIC[card.currency] !== req.currencyNumeric) return record('12', 'currency_mismatch');
-
-    const cdcvm = req.de55 ? cdcvmPerformed(card.network, req.de55) : null;
-    if (req.amount <= 0n) return record('13', 'invalid_amount', cdcvm);
-    if (req.amount > AUTHORIZATION_LIMITS.singleAmount[card.product]) return record('61', 'amount_limit', cdcvm);
-    const windowOpen = card.velocity_window_start !== null && new Date(card.velocity_window_start).getTime() > now.getTime() - AUTHORIZATION_LIMITS.velocityWindowMs;
-    if (windowOpen && card.velocity_count >= AUTHORIZATION_LIMITS.velocityMaxApprovals) return record('61', 'velocity_limit', cdcvm);
-    if (isContactless(req.posEntryMode ?? undefined) && req.amount > AUTHORIZATION_LIMITS.contactlessCvmLimit && cdcvm !== true) return record('55', 'cvm_required', cdcvm);
-
-    const available = card.posted_balance + card.credit_limit - card.held;
-    if (req.amount > available) return record('51', 'insufficient_funds', cdcvm);
-    return record('00', 'approved', cdcvm);
-  }
-
-  /** Writes the decision, in one statement: an approval also places its hold and its balanced ledger posting; then the event. */
-  async #record(tx: Sql, issuerId: string, req: Request0100, card: AuthorizationCardRow | undefined, now: Date, code: string, reason: string, cdcvm: boolean | null): Promise<Decision> {
-    const approved = code === '00';
-    const id = newId('iauth', now.getTime());
-    const approval = approved ? authCode(randomInt) : null;
-    const holdId = approved && card && approval ? newId('hold', now.getTime()) : undefined;
-    await repo.recordDecision(tx, {
-      authorization: {
-        id,
-        issuerId,
-        txnKey: req.key,
-        panFingerprint: req.fingerprint,
-        cardId: card?.id ?? null,
-        accountId: card?.account_id ?? null,
-        processingCode: req.processingCode,
-        amount: req.amount,
-        currencyNumeric: req.currencyNumeric,
-        posEntryMode: req.posEntryMode,
-        rrn: req.rrn,
-        merchantId: req.merchantId,
-        merchantName: req.merchantName,
-        responseCode: code,
-        authCode: approval,
-        reason,
-        cdcvm,
-        at: now,
-      },
-      ...(holdId && card && approval
-        ? { approval: { holdId, accountId: card.account_id, cardId: card.id, currency: card.currency, authCode: approval, velocityWindowMs: AUTHORIZATION_LIMITS.velocityWindowMs } }
-        : {}),
-      ...(card
-        ? {
-            event: {
-              eventId: newId('evt'),
-              topic: AUTHORIZATION_TOPIC,
-              aggregateId: card.id,
-              payload: {
-                type: approved ? 'authorization.approved' : 'authorization.declined',
-                authorization_id: id,
-                issuer_id: issuerId,
-                card_id: card.id,
-                account_id: card.account_id,
-                last4: card.last4,
-                token_last4: req.token?.tokenLast4 ?? null,
-                amount: Number(req.amount),
-                currency: card.currency,
-                response_code: code,
-                auth_code: approval,
-                reason,
-                hold_id: holdId ?? null,
-                merchant_id: req.merchantId,
-                merchant_name: req.merchantName,
-                created_at: now.toISOString(),
-              },
-            },
-          }
-        : {}),
-    });
-    return { code, reason, ...(approval ? { authCode: approval } : {}), replay: false, recorded: true, authorizationId: id, ...(holdId ? { holdId } : {}) };
+    const result = await this.#run(locks, run);
+    return result === 'busy' ? [notRecorded('96', 'busy')] : result;
   }
 
   // --- 0400 / 0420 --------------------------------------------------------------------------------------
@@ -333,7 +295,7 @@ export class AuthorizationEngine {
     const transmitted = text(msg, 7) ?? null;
     const now = this.clock();
 
-    return this.#run(issuerId, key, async (tx) => {
+    const result = await this.#run([{ issuerId, key }], async (tx): Promise<Decision> => {
       const done = await repo.reversalByKey(tx, issuerId, key);
       if (done) return { code: '00', reason: 'already_reversed', replay: true, recorded: false, reversalId: done.id, ...(done.authorization_id ? { authorizationId: done.authorization_id } : {}) };
       const original = await repo.authorizationByKey(tx, issuerId, key);
@@ -392,7 +354,124 @@ export class AuthorizationEngine {
       });
       return { code: '00', reason: 'released', replay: false, recorded: true, reversalId, authorizationId: original.id, holdId: hold.id };
     });
+    return result === 'busy' ? notRecorded('96', 'busy') : result;
   }
+}
+
+
+/** What the rules say of one 0100 given what was read: an answer with nothing to write, or a decision to record. */
+type Verdict = { decision: Decision } | { code: string; reason: string; cdcvm: boolean | null };
+
+/**
+ * The decision on a 0100 (the order in the module comment), from its context as read under the locks: a
+ * retransmission finds its record (and gets its answer again), a reversal that came first its tombstone.
+ */
+function judge(ctx: DecisionContext, caller: Caller, req: Request0100, now: Date): Verdict {
+  const { existing, reversed, card } = ctx;
+  if (existing) return { decision: replayOf(existing, req) };
+  if (card && caller.network && card.network !== caller.network) return { decision: notRecorded('14', 'other_brand') };
+  const record = (code: string, reason: string, cdcvm: boolean | null = null): Verdict => ({ code, reason, cdcvm });
+
+  if (reversed) return record('12', 'reversed_before_original');
+  if (req.processingCode === null || !req.processingCode.startsWith('00')) return record('12', 'processing_code_unsupported');
+  if (!card) return record('14', 'unknown_card');
+
+  if (card.status === 'blocked') return record('62', 'card_blocked');
+  if (card.status === 'closed') return record('62', 'card_closed');
+  if (card.account_status !== 'open') return record('62', 'account_not_open');
+  if (card.status === 'expired' || expiryHasPassed(card.exp_month, card.exp_year, now)) return record('54', 'card_expired');
+  if (req.expiry !== undefined) {
+    const e = parseExpiry(req.expiry);
+    const matches = e !== undefined && !expiryHasPassed(e.month, e.year, now) && (card.accept_any_future_expiry || (e.month === card.exp_month && e.year === card.exp_year));
+    if (!matches) return record('54', 'expiry_mismatch');
+  }
+
+  if (req.token?.cryptogram !== 'V') return record('05', 'cryptogram_not_verified');
+  if (req.token.domain === 'F') return record('05', 'domain_check_failed');
+  if (req.currencyNumeric === null || CURRENCY_NUMERIC[card.currency] !== req.currencyNumeric) return record('12', 'currency_mismatch');
+
+  const cdcvm = req.de55 ? cdcvmPerformed(card.network, req.de55) : null;
+  if (req.amount <= 0n) return record('13', 'invalid_amount', cdcvm);
+  if (req.amount > AUTHORIZATION_LIMITS.singleAmount[card.product]) return record('61', 'amount_limit', cdcvm);
+  const windowOpen = card.velocity_window_start !== null && new Date(card.velocity_window_start).getTime() > now.getTime() - AUTHORIZATION_LIMITS.velocityWindowMs;
+  if (windowOpen && card.velocity_count >= AUTHORIZATION_LIMITS.velocityMaxApprovals) return record('61', 'velocity_limit', cdcvm);
+  if (isContactless(req.posEntryMode ?? undefined) && req.amount > AUTHORIZATION_LIMITS.contactlessCvmLimit && cdcvm !== true) return record('55', 'cvm_required', cdcvm);
+
+  const available = card.posted_balance + card.credit_limit - card.held;
+  if (req.amount > available) return record('51', 'insufficient_funds', cdcvm);
+  return record('00', 'approved', cdcvm);
+}
+
+/** What a decision writes (an approval also its hold and balanced ledger posting; then the event), and its answer. */
+function decisionWrite(
+  issuerId: string,
+  req: Request0100,
+  card: AuthorizationCardRow | undefined,
+  now: Date,
+  verdict: { code: string; reason: string; cdcvm: boolean | null },
+): { write: DecisionWrite; decision: Decision } {
+  const { code, reason, cdcvm } = verdict;
+  const approved = code === '00';
+  const id = newId('iauth', now.getTime());
+  const approval = approved ? authCode(randomInt) : null;
+  const holdId = approved && card && approval ? newId('hold', now.getTime()) : undefined;
+  const eventId = card ? newId('evt') : undefined;
+  const write: DecisionWrite = {
+    authorization: {
+      id,
+      issuerId,
+      txnKey: req.key,
+      panFingerprint: req.fingerprint,
+      cardId: card?.id ?? null,
+      accountId: card?.account_id ?? null,
+      processingCode: req.processingCode,
+      amount: req.amount,
+      currencyNumeric: req.currencyNumeric,
+      posEntryMode: req.posEntryMode,
+      rrn: req.rrn,
+      merchantId: req.merchantId,
+      merchantName: req.merchantName,
+      responseCode: code,
+      authCode: approval,
+      reason,
+      cdcvm,
+      at: now,
+    },
+    ...(holdId && card && approval
+      ? { approval: { holdId, accountId: card.account_id, cardId: card.id, currency: card.currency, authCode: approval, velocityWindowMs: AUTHORIZATION_LIMITS.velocityWindowMs } }
+      : {}),
+    ...(card && eventId
+      ? {
+          event: {
+            eventId,
+            topic: AUTHORIZATION_TOPIC,
+            aggregateId: card.id,
+            payload: {
+              type: approved ? 'authorization.approved' : 'authorization.declined',
+              authorization_id: id,
+              issuer_id: issuerId,
+              card_id: card.id,
+              account_id: card.account_id,
+              last4: card.last4,
+              token_last4: req.token?.tokenLast4 ?? null,
+              amount: Number(req.amount),
+              currency: card.currency,
+              response_code: code,
+              auth_code: approval,
+              reason,
+              hold_id: holdId ?? null,
+              merchant_id: req.merchantId,
+              merchant_name: req.merchantName,
+              created_at: now.toISOString(),
+            },
+          },
+        }
+      : {}),
+  };
+  return {
+    write,
+    decision: { code, reason, ...(approval ? { authCode: approval } : {}), replay: false, recorded: true, authorizationId: id, ...(holdId ? { holdId } : {}), ...(eventId ? { eventId } : {}) },
+  };
 }
 
 /** The answer to a repeated 0100: the first decision, if it is the same request; 94 if not. */

@@ -534,123 +534,187 @@ export const authorizationRepo = {
     return rows.map((r) => ({ account_id: r.account_id, ledger_held: BigInt(r.ledger_held), active_holds: BigInt(r.active_holds) }));
   },
 
-  // The decision on a 0100 in two statements (src/issuer/authorizations.ts, "Concurrency"): what it reads,
-  // with the card and account rows locked, then everything it writes.
+  // The decisions on 0100s in two statements (src/issuer/authorizations.ts, "Concurrency"): what they read,
+  // with the card and account rows locked, then everything they write. One decision or several at once
+  // (concurrent 0100s of different transaction keys and cards): the same two statements.
 
   /**
-   * Everything a decision reads, in one round trip: an earlier decision under this key, a reversal
-   * under it (a tombstone), and this issuer's card with this fingerprint with its account, both rows
-   * locked FOR UPDATE until the transaction ends (the card's velocity and the account's running totals
-   * are what the decision reads and writes).
+   * Everything the decisions read, in one round trip, in the order of `requests`: for each, an earlier
+   * decision under its key, a reversal under it (a tombstone), and its issuer's card with its fingerprint
+   * with the card's account. The card and account rows are locked FOR UPDATE until the transaction ends
+   * (the card's velocity and the account's running totals are what a decision reads and writes), in the
+   * order of the requests.
    */
-  async decisionContext(sql: Sql, issuerId: string, txnKey: string, fingerprint: Buffer | null): Promise<{ existing: AuthorizationRow | undefined; reversed: boolean; card: AuthorizationCardRow | undefined }> {
-    const { rows } = await sql.query<{ existing: (Omit<AuthorizationRow, 'amount' | 'pan_fingerprint'> & { amount: string; pan_fingerprint: string | null }) | null; reversed: boolean; card: CardJson | null }>(
-      `WITH card AS (
-         SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
-                c.velocity_window_start, c.velocity_count,
-                a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit, a.held::text AS held
-           FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
-          WHERE c.pan_fingerprint = $3 AND a.issuer_id = $1
-          FOR UPDATE OF c, a)
-       SELECT (SELECT row_to_json(x) FROM (SELECT id, issuer_id, txn_key, encode(pan_fingerprint, 'hex') AS pan_fingerprint, card_id, account_id, processing_code,
+  async decisionContexts(sql: Sql, requests: readonly { issuerId: string; txnKey: string; fingerprint: Buffer | null }[]): Promise<DecisionContext[]> {
+    const { rows } = await sql.query<{ n: string; existing: ExistingJson | null; reversed: boolean; card: CardJson | null }>(
+      `WITH req AS (
+         SELECT r.issuer_id, r.txn_key, decode(r.fp, 'hex') AS fp, r.n
+           FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS r (issuer_id, txn_key, fp, n)),
+       card AS (
+         -- Looked up and locked one request at a time, in the requests' order (by index: a set-wise join
+         -- may scan the whole table). Callers order requests by fingerprint.
+         SELECT x.* FROM req CROSS JOIN LATERAL (
+           SELECT c.id, c.account_id, a.issuer_id, c.network, c.last4, c.exp_month, c.exp_year, c.product, c.status, c.accept_any_future_expiry,
+                  c.velocity_window_start, c.velocity_count,
+                  a.status AS account_status, a.currency, a.posted_balance::text AS posted_balance, a.credit_limit::text AS credit_limit, a.held::text AS held,
+                  c.pan_fingerprint
+             FROM issuer.cards c JOIN issuer.accounts a ON a.id = c.account_id
+            WHERE c.pan_fingerprint = req.fp
+            FOR UPDATE OF c, a) x)
+       SELECT req.n::text AS n,
+              (SELECT row_to_json(x) FROM (SELECT id, issuer_id, txn_key, encode(pan_fingerprint, 'hex') AS pan_fingerprint, card_id, account_id, processing_code,
                                                   amount::text AS amount, currency_numeric, response_code, auth_code, reason
-                                             FROM issuer.authorizations WHERE issuer_id = $1 AND txn_key = $2) x) AS existing,
-              EXISTS (SELECT 1 FROM issuer.reversals WHERE issuer_id = $1 AND txn_key = $2) AS reversed,
-              (SELECT row_to_json(card) FROM card) AS card`,
-      [issuerId, txnKey, fingerprint],
+                                             FROM issuer.authorizations au WHERE au.issuer_id = req.issuer_id AND au.txn_key = req.txn_key) x) AS existing,
+              EXISTS (SELECT 1 FROM issuer.reversals rv WHERE rv.issuer_id = req.issuer_id AND rv.txn_key = req.txn_key) AS reversed,
+              (SELECT row_to_json(k) FROM (SELECT id, account_id, issuer_id, network, last4, exp_month, exp_year, product, status, accept_any_future_expiry,
+                                                  velocity_window_start, velocity_count, account_status, currency, posted_balance, credit_limit, held
+                                             FROM card WHERE card.pan_fingerprint = req.fp AND card.issuer_id = req.issuer_id) k) AS card
+         FROM req ORDER BY req.n`,
+      [requests.map((r) => r.issuerId), requests.map((r) => r.txnKey), requests.map((r) => (r.fingerprint ? r.fingerprint.toString('hex') : null))],
     );
-    const r = rows[0]!;
-    const e = r.existing;
-    const c = r.card;
-    return {
-      existing: e ? { ...e, amount: BigInt(e.amount), pan_fingerprint: e.pan_fingerprint === null ? null : Buffer.from(e.pan_fingerprint, 'hex') } : undefined,
-      reversed: r.reversed,
-      card: c
-        ? {
-            ...c,
-            exp_month: Number(c.exp_month),
-            exp_year: Number(c.exp_year),
-            posted_balance: BigInt(c.posted_balance),
-            credit_limit: BigInt(c.credit_limit),
-            held: BigInt(c.held),
-            velocity_window_start: c.velocity_window_start === null ? null : new Date(c.velocity_window_start),
-            velocity_count: Number(c.velocity_count),
-          }
-        : undefined,
-    };
+    if (rows.length !== requests.length) throw new Error(`decision contexts: ${requests.length} asked, ${rows.length} read`);
+    return rows.map((r) => {
+      const e = r.existing;
+      const c = r.card;
+      return {
+        existing: e ? { ...e, amount: BigInt(e.amount), pan_fingerprint: e.pan_fingerprint === null ? null : Buffer.from(e.pan_fingerprint, 'hex') } : undefined,
+        reversed: r.reversed,
+        card: c
+          ? {
+              ...c,
+              exp_month: Number(c.exp_month),
+              exp_year: Number(c.exp_year),
+              posted_balance: BigInt(c.posted_balance),
+              credit_limit: BigInt(c.credit_limit),
+              held: BigInt(c.held),
+              velocity_window_start: c.velocity_window_start === null ? null : new Date(c.velocity_window_start),
+              velocity_count: Number(c.velocity_count),
+            }
+          : undefined,
+      };
+    });
   },
 
   /**
-   * A decision's writes in ONE statement: the authorization; for an approval its hold, the account's
-   * running total, the card's velocity count and the balanced ledger posting; the outbox event (the row
-   * infra/outbox.ts's \`enqueue\` writes). Foreign keys are checked at the end of the statement, when the
-   * rows it inserted exist.
+   * The decisions' writes in ONE statement: the authorizations; for each approval its hold, the
+   * account's running total, the card's velocity count and the balanced ledger posting; the outbox
+   * events (the rows infra/outbox.ts's \`enqueue\` writes). Foreign keys are checked at the end of the
+   * statement, when the rows it inserted exist. The cards of one call's approvals are distinct (their
+   * velocity is counted from the card row as read); accounts may repeat (their totals are summed).
    */
-  async recordDecision(
-    sql: Sql,
-    d: {
-      authorization: NewIssuerAuthorization;
-      approval?: { holdId: string; accountId: string; cardId: string; currency: string; authCode: string; velocityWindowMs: number };
-      event?: { eventId: string; topic: string; aggregateId: string; payload: unknown };
-    },
-  ): Promise<void> {
-    const a = d.authorization;
-    const params: unknown[] = [
-      a.id, a.issuerId, a.txnKey, a.panFingerprint, a.cardId, a.accountId, a.processingCode, a.amount.toString(), a.currencyNumeric,
-      a.posEntryMode, a.rrn, a.merchantId, a.merchantName, a.responseCode, a.authCode, a.reason, a.cdcvm, a.at,
-    ];
-    const parts = [
-      `auth AS (
+  async recordDecisions(sql: Sql, decisions: readonly DecisionWrite[]): Promise<void> {
+    const approvals = decisions.filter((d): d is DecisionWrite & { approval: NonNullable<DecisionWrite['approval']> } => d.approval !== undefined);
+    const events = decisions.flatMap((d) => (d.event ? [d.event] : []));
+    for (const d of approvals) if (d.authorization.amount <= 0n) throw new Error('an approval holds a positive amount');
+    if (new Set(approvals.map((d) => d.approval.cardId)).size !== approvals.length) throw new Error('two approvals of one card in one statement');
+    const a = decisions.map((d) => d.authorization);
+    const iso = (d: Date) => d.toISOString();
+    const { rows } = await sql.query<{ auths: number; holds: number; accounts: number; cards: number; entries: number; events: number }>(
+      `WITH ai AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                              $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+           AS i (id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount, currency_numeric, pos_entry_mode, rrn,
+                 merchant_id, merchant_name, response_code, auth_code, reason, cdcvm, created_at)),
+       auth AS (
          INSERT INTO issuer.authorizations (id, issuer_id, txn_key, pan_fingerprint, card_id, account_id, processing_code, amount, currency_numeric,
            pos_entry_mode, rrn, merchant_id, merchant_name, response_code, auth_code, reason, cdcvm, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         RETURNING id)`,
-    ];
-    const p = (v: unknown) => `$${params.push(v)}`;
-    const h = d.approval;
-    if (h) {
-      if (a.amount <= 0n) throw new Error('an approval holds a positive amount');
-      const amount = p(a.amount.toString());
-      const hold = p(h.holdId);
-      const account = p(h.accountId);
-      const card = p(h.cardId);
-      const currency = p(h.currency);
-      parts.push(
-        `hold AS (
-           INSERT INTO issuer.holds (id, issuer_id, authorization_id, account_id, card_id, amount, currency, status, auth_code, txn_key, created_at)
-           SELECT ${hold}, $2, auth.id, ${account}, ${card}, ${amount}::bigint, ${currency}, 'active', ${p(h.authCode)}, $3, $18 FROM auth
-           RETURNING id)`,
-        `held AS (UPDATE issuer.accounts SET held = held + ${amount}::bigint WHERE id = ${account} RETURNING id)`,
-        `velocity AS (
-           UPDATE issuer.cards SET
-             velocity_count = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= ${p(new Date(a.at.getTime() - h.velocityWindowMs))} THEN 1 ELSE velocity_count + 1 END,
-             velocity_window_start = CASE WHEN velocity_window_start IS NULL OR velocity_window_start <= $${params.length} THEN $18 ELSE velocity_window_start END
-           WHERE id = ${card} RETURNING id)`,
-        // Double entry: the account gives up the amount, the pending-authorizations liability takes it (sums to zero).
-        `ledger AS (
-           INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
-           SELECT $2, $1, e.ledger_account, e.amount, ${currency}, 'hold', hold.id, $18
-             FROM hold, (VALUES (${account}::text, -(${amount}::bigint)), ('authorizations_pending', ${amount}::bigint)) AS e (ledger_account, amount)
-           RETURNING id)`,
-      );
-    }
-    if (d.event) {
-      const e = d.event;
-      parts.push(
-        `event AS (
-           INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload) SELECT ${p(e.eventId)}, ${p(e.topic)}, ${p(e.aggregateId)}, ${p(JSON.stringify(e.payload))}::jsonb FROM auth
-           ON CONFLICT (event_id) DO NOTHING
-           RETURNING event_id)`,
-      );
-    }
-    const counts = h ? ', (SELECT count(*) FROM hold)::int AS holds, (SELECT count(*) FROM held)::int AS accounts, (SELECT count(*) FROM velocity)::int AS cards, (SELECT count(*) FROM ledger)::int AS entries' : '';
-    const { rows } = await sql.query<{ id: string; holds?: number; accounts?: number; cards?: number; entries?: number }>(`WITH ${parts.join(',\n')}\nSELECT auth.id${counts} FROM auth`, params);
+         SELECT id, issuer_id, txn_key, decode(pan_fingerprint, 'hex'), card_id, account_id, processing_code, amount::bigint, currency_numeric,
+                pos_entry_mode, rrn, merchant_id, merchant_name, response_code, auth_code, reason, cdcvm::boolean, created_at::timestamptz
+           FROM ai
+         RETURNING id, issuer_id, txn_key, amount, created_at),
+       hi AS (
+         SELECT * FROM unnest($19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[])
+           AS h (authorization_id, hold_id, account_id, card_id, currency, auth_code, window_opens_after)),
+       hold AS (
+         INSERT INTO issuer.holds (id, issuer_id, authorization_id, account_id, card_id, amount, currency, status, auth_code, txn_key, created_at)
+         SELECT hi.hold_id, auth.issuer_id, auth.id, hi.account_id, hi.card_id, auth.amount, hi.currency, 'active', hi.auth_code, auth.txn_key, auth.created_at
+           FROM hi JOIN auth ON auth.id = hi.authorization_id
+         RETURNING id, issuer_id, authorization_id, account_id, card_id, amount, currency, created_at),
+       held AS (
+         UPDATE issuer.accounts a SET held = a.held + s.total
+           FROM (SELECT account_id, sum(amount) AS total FROM hold GROUP BY account_id) s
+          WHERE a.id = s.account_id
+         RETURNING a.id),
+       velocity AS (
+         UPDATE issuer.cards c SET
+           velocity_count = CASE WHEN c.velocity_window_start IS NULL OR c.velocity_window_start <= v.window_opens_after THEN 1 ELSE c.velocity_count + 1 END,
+           velocity_window_start = CASE WHEN c.velocity_window_start IS NULL OR c.velocity_window_start <= v.window_opens_after THEN v.created_at ELSE c.velocity_window_start END
+           FROM (SELECT hold.card_id, hold.created_at, hi.window_opens_after::timestamptz AS window_opens_after FROM hold JOIN hi ON hi.hold_id = hold.id) v
+          WHERE c.id = v.card_id
+         RETURNING c.id),
+       -- Double entry: the account gives up the amount, the pending-authorizations liability takes it (sums to zero).
+       ledger AS (
+         INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
+         SELECT hold.issuer_id, hold.authorization_id, e.ledger_account, e.amount, hold.currency, 'hold', hold.id, hold.created_at
+           FROM hold CROSS JOIN LATERAL (VALUES (hold.account_id, -hold.amount), ('authorizations_pending', hold.amount)) AS e (ledger_account, amount)
+         RETURNING id),
+       ev AS (
+         INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
+         SELECT e.event_id, e.topic, e.aggregate_id, e.payload::jsonb
+           FROM unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::text[]) AS e (authorization_id, event_id, topic, aggregate_id, payload)
+           JOIN auth ON auth.id = e.authorization_id
+         ON CONFLICT (event_id) DO NOTHING
+         RETURNING event_id)
+       SELECT (SELECT count(*) FROM auth)::int AS auths, (SELECT count(*) FROM hold)::int AS holds, (SELECT count(*) FROM held)::int AS accounts,
+              (SELECT count(*) FROM velocity)::int AS cards, (SELECT count(*) FROM ledger)::int AS entries, (SELECT count(*) FROM ev)::int AS events`,
+      [
+        a.map((x) => x.id),
+        a.map((x) => x.issuerId),
+        a.map((x) => x.txnKey),
+        a.map((x) => (x.panFingerprint ? x.panFingerprint.toString('hex') : null)),
+        a.map((x) => x.cardId),
+        a.map((x) => x.accountId),
+        a.map((x) => x.processingCode),
+        a.map((x) => x.amount.toString()),
+        a.map((x) => x.currencyNumeric),
+        a.map((x) => x.posEntryMode),
+        a.map((x) => x.rrn),
+        a.map((x) => x.merchantId),
+        a.map((x) => x.merchantName),
+        a.map((x) => x.responseCode),
+        a.map((x) => x.authCode),
+        a.map((x) => x.reason),
+        a.map((x) => (x.cdcvm === null ? null : String(x.cdcvm))),
+        a.map((x) => iso(x.at)),
+        approvals.map((d) => d.authorization.id),
+        approvals.map((d) => d.approval.holdId),
+        approvals.map((d) => d.approval.accountId),
+        approvals.map((d) => d.approval.cardId),
+        approvals.map((d) => d.approval.currency),
+        approvals.map((d) => d.approval.authCode),
+        approvals.map((d) => iso(new Date(d.authorization.at.getTime() - d.approval.velocityWindowMs))),
+        decisions.flatMap((d) => (d.event ? [d.authorization.id] : [])),
+        events.map((e) => e.eventId),
+        events.map((e) => e.topic),
+        events.map((e) => e.aggregateId),
+        events.map((e) => JSON.stringify(e.payload)),
+      ],
+    );
     const r = rows[0];
-    if (!r || (h && (r.holds !== 1 || r.accounts !== 1 || r.cards !== 1 || r.entries !== 2))) throw new Error('the decision was not recorded whole');
+    const accounts = new Set(approvals.map((d) => d.approval.accountId)).size;
+    if (!r || r.auths !== decisions.length || r.holds !== approvals.length || r.accounts !== accounts || r.cards !== approvals.length || r.entries !== 2 * approvals.length) {
+      throw new Error('the decisions were not recorded whole');
+    }
   },
 };
 
-/** An authorization row to insert (recordDecision). */
+/** What one decision read (decisionContexts). */
+export interface DecisionContext {
+  existing: AuthorizationRow | undefined;
+  reversed: boolean;
+  card: AuthorizationCardRow | undefined;
+}
+
+/** One decision's writes (recordDecisions): the authorization; an approval's hold; the outbox event. */
+export interface DecisionWrite {
+  authorization: NewIssuerAuthorization;
+  approval?: { holdId: string; accountId: string; cardId: string; currency: string; authCode: string; velocityWindowMs: number };
+  event?: { eventId: string; topic: string; aggregateId: string; payload: unknown };
+}
+
+type ExistingJson = Omit<AuthorizationRow, 'amount' | 'pan_fingerprint'> & { amount: string; pan_fingerprint: string | null };
+
+/** An authorization row to insert (recordDecisions). */
 export interface NewIssuerAuthorization {
   id: string;
   issuerId: string;

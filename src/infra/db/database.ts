@@ -27,9 +27,10 @@ export interface TxOptions {
    * A transaction-scoped advisory lock on this key, taken right after BEGIN in the same round trip
    * (held until COMMIT or ROLLBACK). Statements after it, under READ COMMITTED, see everything committed
    * by earlier holders of the lock: transactions that all lock the key they decide on are serialized
-   * on that key.
+   * on that key. Several keys are locked in the order of their lock ids, so transactions that lock
+   * overlapping sets of keys wait for each other instead of deadlocking.
    */
-  advisoryLock?: string;
+  advisoryLock?: string | readonly string[];
 }
 
 export interface DatabaseHealth {
@@ -114,9 +115,15 @@ export function advisoryLockId(key: string): bigint {
   return createHash('sha256').update(key).digest().readBigInt64BE(0);
 }
 
-/** The statement that takes `options.advisoryLock`, if any (no parameters: the lock id is a number). */
+/** The statement that takes `options.advisoryLock`, if any (no parameters: the lock ids are numbers). */
 export function advisoryLockStatement(options: TxOptions): string | null {
-  return options.advisoryLock === undefined ? null : `SELECT pg_advisory_xact_lock(${advisoryLockId(options.advisoryLock).toString()})`;
+  const keys = options.advisoryLock;
+  if (keys === undefined) return null;
+  if (typeof keys === 'string') return `SELECT pg_advisory_xact_lock(${advisoryLockId(keys).toString()})`;
+  if (keys.length === 0) return null;
+  // unnest yields the array's elements in order, and each row takes its lock before the next is read.
+  const ids = [...new Set(keys.map((k) => advisoryLockId(k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${ids.join(',')}}'::bigint[]) AS k`;
 }
 
 export function beginStatement(options: TxOptions): string {
