@@ -194,7 +194,7 @@ export class AuthorizationEngine {
    */
   async #run<T>(keys: readonly { issuerId: string; key: string }[], fn: (tx: Sql) => Promise<T>): Promise<T | 'busy'> {
     const locks = keys.map((k) => `issuer.txn:${k.issuerId}:${k.key}`);
-    const options = { isolation: 'read committed' as const, advisoryLock: locks.length === 1 ? locks[0]! : locks, retries: DECISION_RETRIES };
+    const options = { isolation: 'read committed' as const, advisoryLock: locks, retries: DECISION_RETRIES };
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.db.tx(fn, options);
@@ -357,7 +357,6 @@ export class AuthorizationEngine {
     return result === 'busy' ? notRecorded('96', 'busy') : result;
   }
 }
-
 
 /** What the rules say of one 0100 given what was read: an answer with nothing to write, or a decision to record. */
 type Verdict = { decision: Decision } | { code: string; reason: string; cdcvm: boolean | null };

@@ -119,10 +119,10 @@ export function advisoryLockId(key: string): bigint {
 export function advisoryLockStatement(options: TxOptions): string | null {
   const keys = options.advisoryLock;
   if (keys === undefined) return null;
-  if (typeof keys === 'string') return `SELECT pg_advisory_xact_lock(${advisoryLockId(keys).toString()})`;
-  if (keys.length === 0) return null;
+  const ids = [...new Set((typeof keys === 'string' ? [keys] : keys).map((k) => advisoryLockId(k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (ids.length === 0) return null;
+  if (ids.length === 1) return `SELECT pg_advisory_xact_lock(${ids[0]!.toString()})`;
   // unnest yields the array's elements in order, and each row takes its lock before the next is read.
-  const ids = [...new Set(keys.map((k) => advisoryLockId(k)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return `SELECT count(pg_advisory_xact_lock(k)) FROM unnest('{${ids.join(',')}}'::bigint[]) AS k`;
 }
 
