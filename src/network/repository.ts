@@ -405,6 +405,37 @@ function insertValues(a: NewAuthorization): unknown[] {
 const INSERT_TYPES = ['text', 'text', 'text', 'text', 'text', 'bytea', 'text', 'text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'timestamptz'];
 const INSERT_PLACEHOLDERS = INSERT_TYPES.map((t, i) => `$${i + 1}::${t}`).join(', ');
 
+const INSERT_COLUMN_LIST = INSERT_COLUMNS.split(',').map((c) => c.trim());
+
+/** insertValues of many authorizations, as one text array per column (bytes in hex, times in ISO 8601). */
+function insertColumnsOf(items: NewAuthorization[]): (string | null)[][] {
+  const columns: (string | null)[][] = INSERT_TYPES.map(() => []);
+  for (const a of items) {
+    insertValues(a).forEach((v, i) => {
+      columns[i]!.push(v === null ? null : v instanceof Date ? v.toISOString() : Buffer.isBuffer(v) ? v.toString('hex') : String(v));
+    });
+  }
+  return columns;
+}
+
+/** switchRepo.admitMany's statement: $1 … $20 the columns of insertValues as text arrays (see insertColumnsOf). */
+const ADMIT_MANY = `WITH r AS (
+    SELECT * FROM unnest(${INSERT_TYPES.map((_, i) => `$${i + 1}::text[]`).join(', ')})
+      AS r (${INSERT_COLUMNS})),
+  tok AS (
+    SELECT t.token_ref FROM network.tokens t WHERE t.token_ref IN (SELECT token_ref FROM r) AND t.status = 'active' ORDER BY t.token_ref FOR SHARE),
+  adv AS (
+    INSERT INTO network.token_atc AS c (token_ref, atc_high_water)
+    SELECT r.token_ref, r.atc::int FROM r JOIN tok ON tok.token_ref = r.token_ref WHERE r.atc::int > 0 ORDER BY r.token_ref
+    ON CONFLICT (token_ref) DO UPDATE SET atc_high_water = EXCLUDED.atc_high_water WHERE c.atc_high_water < EXCLUDED.atc_high_water
+    RETURNING token_ref),
+  t AS (
+    SELECT token_ref FROM adv UNION ALL SELECT r.token_ref FROM r JOIN tok ON tok.token_ref = r.token_ref WHERE r.atc IS NULL)
+  INSERT INTO network.authorizations (${INSERT_COLUMNS}, status)
+  SELECT ${INSERT_TYPES.map((type, i) => (type === 'bytea' ? `decode(r.${INSERT_COLUMN_LIST[i]}, 'hex')` : `r.${INSERT_COLUMN_LIST[i]}::${type}`)).join(', ')}, 'pending'
+    FROM r JOIN t ON t.token_ref = r.token_ref
+  RETURNING id`;
+
 export const switchRepo = {
   async tokenByFingerprint(sql: Sql, fingerprint: Buffer): Promise<SwitchTokenRow | undefined> {
     const { rows } = await sql.query<SwitchTokenRow>(
@@ -458,6 +489,19 @@ export const switchRepo = {
       if (isUniqueViolation(err, 'authorizations_transmission_unique')) return 'duplicate';
       throw err;
     }
+  },
+
+  /**
+   * admit for many authorizations in one statement (see infra/db/batcher.ts), for each 'admitted' or
+   * 'not_advanced'. No two may carry one token (its ATC row would be written twice: the batcher's key
+   * keeps them apart); tokens are locked in token_ref order, so two batches wait for each other rather
+   * than deadlock (and if a deadlock came, the batcher would admit each alone). A duplicate transmission key fails the whole statement (nothing written): the
+   * batcher then admits each alone, and `admit` tells which one is the duplicate.
+   */
+  async admitMany(sql: Sql, items: NewAuthorization[]): Promise<('admitted' | 'not_advanced')[]> {
+    const { rows } = await sql.query<{ id: string }>(ADMIT_MANY, insertColumnsOf(items));
+    const admitted = new Set(rows.map((r) => r.id));
+    return items.map((a) => (admitted.has(a.id) ? 'admitted' : 'not_advanced'));
   },
 
   /** Records an authorization the network answered itself; false when its transmission key exists already. */

@@ -30,6 +30,7 @@ import { BRANDS, type Brand } from './brands.js';
 import { NetworkClient } from './client.js';
 import type { CardVerification, CardVerificationRequest, IssuerGateway } from './issuers.js';
 import { createNetworks, type Networks } from './index.js';
+import { switchRepo, type NewAuthorization } from './repository.js';
 import type { ProvisioningPayload } from './service.js';
 import { TokenDirectory } from './token-directory.js';
 
@@ -680,6 +681,52 @@ describe('declines by the network', () => {
       assert.ok(!l.includes(t.pan) && !l.includes(CARDS.mastercard));
     }
     assert.equal(code(await send('mastercard', (await tap(t, { atc: 6 })).packed)), '00');
+  });
+
+  it('admissions of many tokens in one statement: each as alone (ATC up only, active tokens only); a duplicate fails the whole statement', async () => {
+    const [up, replayed, noAtc, suspended] = [await provisionToken('visa'), await provisionToken('mastercard'), await provisionToken('amex'), await provisionToken('discover')];
+    await env.db.query('INSERT INTO network.token_atc (token_ref, atc_high_water) VALUES ($1, 9), ($2, 9)', [up.ref, replayed.ref]);
+    await env.db.query("UPDATE network.tokens SET status = 'suspended' WHERE token_ref = $1", [suspended.ref]);
+    let n = 0;
+    const item = (t: DeviceToken, atc: number | null): NewAuthorization => ({
+      acquirerId: ACQUIRER_ID,
+      stan: String(900_000 + ++n),
+      transmitted: '1124101500',
+      terminalId: 'TBATCH01',
+      id: `nauth_batch_test_${n}_${randomBytes(4).toString('hex')}`,
+      requestHash: randomBytes(32),
+      tokenRef: t.ref,
+      brand: t.brand,
+      processingCode: '000000',
+      amount: 1234 + n,
+      currency: '840',
+      acquiringInstitution: '123456',
+      rrn: `RRN00000000${n}`.padEnd(12, '0'),
+      merchantId: 'MERCHANT0000001',
+      merchantName: 'Batch Test Store',
+      mcc: '5411',
+      posEntryMode: '071',
+      atc,
+      issuerId: null,
+      createdAt: new Date('2026-11-24T10:15:00.123Z'),
+    });
+    const items = [item(up, 12), item(replayed, 9), item(noAtc, null), item(suspended, 50)];
+    assert.deepEqual(await switchRepo.admitMany(env.db, items), ['admitted', 'not_advanced', 'admitted', 'not_advanced']);
+    assert.equal((await tokenState(up.ref)).atc_high_water, 12);
+    assert.equal((await tokenState(replayed.ref)).atc_high_water, 9);
+    assert.equal((await tokenState(suspended.ref)).atc_high_water, 0);
+    const { rows } = await env.db.query<{ id: string; amount: string; request_hash: Buffer; created_at: Date; atc: number | null; status: string }>(
+      "SELECT id, amount::text, request_hash, created_at, atc, status FROM network.authorizations WHERE terminal_id = 'TBATCH01' ORDER BY stan",
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.amount, Buffer.from(r.request_hash).toString('hex'), r.created_at.toISOString(), r.atc, r.status]),
+      [items[0]!, items[2]!].map((a) => [a.id, String(a.amount), a.requestHash.toString('hex'), a.createdAt.toISOString(), a.atc, 'pending']),
+    );
+    // A transmission key recorded already: the statement fails and writes nothing (not even the other's ATC).
+    const again = { ...item(up, 20), stan: items[0]!.stan };
+    await assert.rejects(switchRepo.admitMany(env.db, [item(replayed, 15), again]), (e: unknown) => (e as { code?: string }).code === '23505');
+    assert.equal((await tokenState(replayed.ref)).atc_high_water, 9);
+    assert.equal(await switchRepo.admit(env.db, again), 'duplicate');
   });
 
   it('two identical 0100s at once: one issuer call, both get its answer; two messages with one ATC: one passes, one 63', async () => {

@@ -192,8 +192,15 @@ export class NetworkSwitch {
 
   /** The usual answer (with its event) of concurrent taps, one statement per batch (infra/db/batcher.ts). */
   readonly #completions: Batcher<CompletionItem, boolean>;
+  /** Concurrent taps' admissions (ATC advance and pending record), one statement per batch, never one token twice in it. */
+  readonly #admissions: Batcher<NewAuthorization, 'admitted' | 'not_advanced' | 'duplicate'>;
 
   constructor(private readonly deps: SwitchDeps) {
+    this.#admissions = new Batcher(
+      (items) => switchRepo.admitMany(deps.db, items),
+      (item) => switchRepo.admit(deps.db, item),
+      { key: (item) => item.tokenRef },
+    );
     this.#completions = new Batcher(
       (items) => switchRepo.completeManyWithEvents(deps.db, items),
       (item) => switchRepo.completeWithEvent(deps.db, item.id, item.result, item.event),
@@ -234,7 +241,7 @@ export class NetworkSwitch {
     if (text(msg, 3) !== '000000') return this.#refuse(msg, '12', 'processing code not supported', log);
     if (Number(text(msg, 4)) === 0) return this.#refuse(msg, '13', 'zero amount', log);
 
-    const { vault, tokens, directory, db } = this.deps;
+    const { vault, tokens, directory } = this.deps;
     const ctx: Context = {
       brand,
       acquirerId,
@@ -310,7 +317,7 @@ export class NetworkSwitch {
 
     // The ATC advance and the record, in one statement; then the issuer, outside any transaction.
     const auth = this.#newAuthorization(ctx, token, chip?.atc ?? onlineAtc, issuerId);
-    const admitted = await switchRepo.admit(db, auth);
+    const admitted = await this.#admissions.submit(auth);
     if (admitted === 'duplicate') return this.#duplicate(ctx, token);
     if (admitted === 'not_advanced') return this.#notAdmitted(ctx, token, auth, chip);
     const outcome: IssuerOutcome | { kind: 'not_configured' } = this.deps.issuerIso

@@ -112,3 +112,25 @@ test('a batch answering the wrong number of results fails its callers rather tha
   await first;
   assert.ok(results.every((r) => r.status === 'rejected'));
 });
+
+test('items with one key never share a batch: the later waits for the next, ahead of those after it; null keys never wait', async () => {
+  const batches: number[][] = [];
+  const b = new Batcher(
+    async (items: number[]) => {
+      batches.push(items);
+      await tick();
+      return items.map((x) => x * 10);
+    },
+    async (x: number) => {
+      batches.push([x]);
+      await tick();
+      return x * 10;
+    },
+    // 100+ have no key; the others are keyed by their last digit.
+    { maxInFlight: 1, maxBatch: 3, key: (x) => (x >= 100 ? null : String(x % 10)) },
+  );
+  const first = b.submit(0);
+  const rest = [1, 11, 21, 100, 101, 2, 12, 3].map((x) => b.submit(x));
+  assert.deepEqual(await Promise.all([first, ...rest]), [0, 10, 110, 210, 1000, 1010, 20, 120, 30]);
+  assert.deepEqual(batches, [[0], [1, 100, 101], [11, 2, 3], [21, 12]]);
+});

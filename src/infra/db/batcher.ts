@@ -5,16 +5,23 @@
  * delay) and a busy one sends fewer, larger statements: the per-statement costs (a round trip, the
  * executor's start-up, the table's CHECK constraints prepared again, a commit) are paid once per batch.
  *
- * Only for independent autocommit writes (each item one row of its own, correct alone). A batch is
- * one statement: when the database refuses it for its data (SQLSTATE class 22 or 23: nothing was
- * written), each item is tried alone, so only the failing one's caller sees an error; any other failure
- * (a lost connection: the outcome is unknown) reaches every caller, as it would have without batching.
+ * Only for independent autocommit writes (each item correct alone). A batch is one statement: when
+ * the database refuses it for its data (SQLSTATE class 22 or 23) or as a deadlock's victim (40P01),
+ * nothing was written and each item is tried alone, so only the failing one's caller sees an error;
+ * any other failure (a lost connection: the outcome is unknown) reaches every caller, as it would have
+ * without batching.
  */
-export interface BatcherOptions {
+export interface BatcherOptions<I = unknown> {
   /** Items per statement at most. */
   maxBatch?: number;
   /** Statements of this shape in flight at once (each holds a connection). */
   maxInFlight?: number;
+  /**
+   * Items that must not share a statement (say, two writes of one row, which one INSERT … ON CONFLICT
+   * DO UPDATE refuses): an item whose key is in the batch being formed waits for a later one, ahead of
+   * the items that came after it. Items without a key (null) never wait.
+   */
+  key?: (item: I) => string | null;
 }
 
 /** Statements sent for batches of more than one item, and the items they carried (this process; benchmarks report them). */
@@ -30,6 +37,7 @@ export class Batcher<I, O> {
   readonly #queue: Pending<I, O>[] = [];
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #key: ((item: I) => string | null) | undefined;
   #inFlight = 0;
 
   constructor(
@@ -37,10 +45,11 @@ export class Batcher<I, O> {
     private readonly runMany: (items: I[]) => Promise<O[]>,
     /** One item alone (a batch of one, and each item again when its batch failed). */
     private readonly runOne: (item: I) => Promise<O>,
-    options: BatcherOptions = {},
+    options: BatcherOptions<I> = {},
   ) {
     this.#maxBatch = options.maxBatch ?? 64;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#key = options.key;
   }
 
   submit(item: I): Promise<O> {
@@ -52,13 +61,32 @@ export class Batcher<I, O> {
 
   #pump(): void {
     while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
+      const batch = this.#take();
       this.#inFlight++;
       void this.#run(batch).finally(() => {
         this.#inFlight--;
         this.#pump();
       });
     }
+  }
+
+  /** The next batch: the queue's first items, up to maxBatch, none with a key already in it. */
+  #take(): Pending<I, O>[] {
+    if (!this.#key) return this.#queue.splice(0, this.#maxBatch);
+    const batch: Pending<I, O>[] = [];
+    const keys = new Set<string>();
+    let kept = 0;
+    for (const p of this.#queue) {
+      const key = batch.length < this.#maxBatch ? this.#key(p.item) : undefined;
+      if (key !== undefined && (key === null || !keys.has(key))) {
+        if (key !== null) keys.add(key);
+        batch.push(p);
+      } else {
+        this.#queue[kept++] = p;
+      }
+    }
+    this.#queue.length = kept;
+    return batch;
   }
 
   async #run(batch: Pending<I, O>[]): Promise<void> {
@@ -93,8 +121,12 @@ export class Batcher<I, O> {
   }
 }
 
-/** A statement the database refused for its data: a data exception (22) or an integrity violation (23). */
+/**
+ * A statement the database refused without writing anything, for its data (a data exception, 22; an
+ * integrity violation, 23) or as a deadlock's victim (40P01: two batches locking rows of one table):
+ * each item alone is the answer.
+ */
 function refusedForData(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+  return typeof code === 'string' && (/^2[23][0-9A-Z]{3}$/.test(code) || code === '40P01');
 }
