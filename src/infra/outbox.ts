@@ -52,7 +52,10 @@ const MAX_BACKOFF_SECONDS = 600;
 /**
  * Delivers outbox events to their topic's handler. Order is kept per aggregate (an object's events
  * arrive in the order they happened): an aggregate whose oldest pending event fails waits for it.
- * Several workers may run (SKIP LOCKED); failures back off exponentially up to ten minutes.
+ * Different aggregates are delivered concurrently (`concurrency` at once), and a round that found a
+ * full batch is followed at once by the next, so a busy platform's history and webhooks keep up with
+ * its payments instead of trailing them by one event at a time every `intervalMs`.
+ * Failures back off exponentially up to ten minutes.
  */
 export class OutboxWorker {
   #timer: NodeJS.Timeout | undefined;
@@ -64,6 +67,8 @@ export class OutboxWorker {
     private readonly options: {
       intervalMs?: number;
       batchSize?: number;
+      /** Aggregates delivered at once (each one's events in order). */
+      concurrency?: number;
       logger?: Logger;
       /** Runs around each delivery (the operations console runs it in the trace of the request that enqueued the event). */
       around?: (event: OutboxEvent, deliver: () => Promise<void>) => Promise<void>;
@@ -82,14 +87,18 @@ export class OutboxWorker {
 
   start(): void {
     if (this.#timer) return;
+    const batchSize = this.options.batchSize ?? 100;
     const tick = () => {
-      this.#running ??= this.runOnce()
-        .catch((err: unknown) => {
+      this.#running ??= this.#round()
+        .then((r) => r.found, (err: unknown) => {
           this.options.logger?.warn({ err: { message: (err as Error).message } }, 'outbox delivery round failed');
           return 0;
         })
-        .finally(() => {
+        .then((found) => {
           this.#running = undefined;
+          // A full batch leaves more behind it: go on now rather than at the next interval.
+          if (found >= batchSize && this.#timer) setImmediate(tick);
+          return found;
         });
     };
     this.#timer = setInterval(tick, this.options.intervalMs ?? 250);
@@ -102,9 +111,20 @@ export class OutboxWorker {
     await this.#running;
   }
 
+  /** Events of the handled topics not delivered yet (benchmarks report how far delivery trails). */
+  async pending(): Promise<number> {
+    const patterns = [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
+    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM infra.outbox WHERE delivered_at IS NULL AND topic LIKE ANY($1::text[])', [patterns]);
+    return rows[0]?.n ?? 0;
+  }
+
   /** One delivery round; returns how many events were delivered. */
   async runOnce(): Promise<number> {
-    if (this.#handlers.size === 0) return 0;
+    return (await this.#round()).delivered;
+  }
+
+  async #round(): Promise<{ found: number; delivered: number }> {
+    if (this.#handlers.size === 0) return { found: 0, delivered: 0 };
     // Only topics this worker handles: events nobody consumes must not fill every batch.
     const patterns = [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
     // Due events in id order, so an object's older event is delivered before its newer ones in the same
@@ -118,25 +138,46 @@ export class OutboxWorker {
         ORDER BY o.id LIMIT $1`,
       [this.options.batchSize ?? 100, patterns],
     );
-    let delivered = 0;
-    const blocked = new Set<string>();
+    // Each aggregate's events in id order, one after another; an aggregate's failure stops the rest of its events.
+    const byAggregate = new Map<string, OutboxEvent[]>();
     for (const event of rows) {
-      if (blocked.has(event.aggregate_id)) continue;
-      const handler = this.#handlerFor(event.topic);
-      if (!handler) continue;
-      try {
-        await (this.options.around ? this.options.around(event, () => handler(event)) : handler(event));
-        await this.db.query('UPDATE infra.outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND delivered_at IS NULL', [event.id]);
-        delivered++;
-      } catch (err) {
-        blocked.add(event.aggregate_id);
-        const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.min(event.attempts, 12));
-        await this.db.query(
-          `UPDATE infra.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
-          [event.id, String((err as Error).message ?? 'failed').slice(0, 200), backoff],
-        );
-      }
+      const list = byAggregate.get(event.aggregate_id);
+      if (list) list.push(event);
+      else byAggregate.set(event.aggregate_id, [event]);
     }
-    return delivered;
+    const queues = [...byAggregate.values()];
+    const delivered: number[] = [];
+    const lane = async () => {
+      for (let events = queues.shift(); events; events = queues.shift()) {
+        for (const event of events) {
+          if (!(await this.#deliver(event))) break;
+          delivered.push(event.id);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(queues.length, this.options.concurrency ?? 8) }, lane));
+    // The round's deliveries marked by one statement. Should it not be written (a crash, a lost
+    // connection), those events are delivered again: receivers de-duplicate by event id.
+    if (delivered.length > 0) {
+      await this.db.query('UPDATE infra.outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL', [delivered]);
+    }
+    return { found: rows.length, delivered: delivered.length };
+  }
+
+  /** One event to its handler; false when it failed (and was given its backoff). */
+  async #deliver(event: OutboxEvent): Promise<boolean> {
+    const handler = this.#handlerFor(event.topic);
+    if (!handler) return false;
+    try {
+      await (this.options.around ? this.options.around(event, () => handler(event)) : handler(event));
+      return true;
+    } catch (err) {
+      const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.min(event.attempts, 12));
+      await this.db.query(
+        `UPDATE infra.outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`,
+        [event.id, String((err as Error).message ?? 'failed').slice(0, 200), backoff],
+      );
+      return false;
+    }
   }
 }

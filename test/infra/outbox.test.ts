@@ -35,6 +35,39 @@ describe('outbox', () => {
     assert.equal(rows[0]!.n, 0);
   });
 
+  it('different objects are delivered concurrently, each one\'s events still in order', async () => {
+    for (const agg of ['c_a', 'c_b', 'c_c']) for (let i = 0; i < 3; i++) await enqueue(env.db, { topic: 'conc.changed', aggregateId: agg, payload: { n: i } });
+    const seen: string[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const worker = new OutboxWorker(env.db, { concurrency: 3 }).on('conc', async (e) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      seen.push(`${e.aggregate_id}:${(e.payload as { n: number }).n}`);
+    });
+    assert.equal(await worker.runOnce(), 9);
+    assert.equal(most, 3, 'three objects at once');
+    for (const agg of ['c_a', 'c_b', 'c_c']) assert.deepEqual(seen.filter((x) => x.startsWith(agg)), [0, 1, 2].map((n) => `${agg}:${n}`));
+  });
+
+  it('a round that found a full batch is followed at once by the next, not at the next interval', async () => {
+    for (let i = 0; i < 35; i++) await enqueue(env.db, { topic: 'full.changed', aggregateId: `f_${i}`, payload: {} });
+    let got = 0;
+    const worker = new OutboxWorker(env.db, { batchSize: 10, intervalMs: 1_000 }).on('full', async () => {
+      got++;
+    });
+    worker.start();
+    try {
+      // One interval passes (one tick); the rounds after the first full one follow without waiting.
+      await new Promise((r) => setTimeout(r, 1_800));
+      assert.equal(got, 35);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('events nobody handles do not fill the batches', async () => {
     for (let i = 0; i < 30; i++) await enqueue(env.db, { topic: 'unhandled.thing', aggregateId: `u_${i}`, payload: {} });
     await enqueue(env.db, { topic: 'wanted.thing', aggregateId: 'w', payload: {} });
