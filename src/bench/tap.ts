@@ -134,13 +134,13 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
     queryStats.byText?.clear();
     const summary = await runBench({ scenario: 'tap', durationS: options.durationS, concurrency: options.concurrency, task });
     const taps = Math.max(1, summary.ok + summary.failed);
+    const outbox = target.tessera?.outbox;
+    const trailing = outbox ? await outbox.pending() : 0;
     const cpu = process.cpuUsage(before.cpu);
-    const serverAfter = db && serverBefore ? await serverCpu(db) : null;
-    let serverMs = 0;
-    if (serverBefore && serverAfter) for (const [pid, ms] of serverAfter) serverMs += ms - (serverBefore.get(pid) ?? 0);
+    const serverMs = await serverCpuSince(db, serverBefore);
     log(
       `CPU per tap: this process ${((cpu.user + cpu.system) / 1000 / taps).toFixed(2)} ms` +
-        (serverAfter ? `, PostgreSQL backends of this database ${(serverMs / taps).toFixed(2)} ms` : '') +
+        (serverMs !== null ? `, PostgreSQL backends of this database ${(serverMs / taps).toFixed(2)} ms` : '') +
         ' (a machine with N free cores serves at most about N / (their sum) taps per millisecond)',
     );
     log(
@@ -149,6 +149,29 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
     );
     const batches = batchStats.statements - before.batches;
     if (batches > 0) log(`answers recorded together: ${batches} statements carried ${batchStats.items - before.batched} (${((batchStats.items - before.batched) / batches).toFixed(1)} each)`);
+    if (outbox) {
+      // The taps' side effects (the wallet's history and push, merchants' webhooks) are delivered after the
+      // answer, by the outbox: how far it trailed at the end shows whether this rate is one it can sustain.
+      const started = performance.now();
+      let left = trailing;
+      while (left > 0 && performance.now() - started < 60_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        left = await outbox.pending();
+      }
+      log(
+        `outbox: ${trailing} events (history, push, webhooks) still to deliver when the run ended` +
+          (trailing > 0 ? (left === 0 ? `, delivered ${((performance.now() - started) / 1000).toFixed(1)} s later` : `, ${left} still after 60 s`) : ''),
+      );
+      if (trailing > 0 && left === 0) {
+        const all = process.cpuUsage(before.cpu);
+        const serverAllMs = await serverCpuSince(db, serverBefore);
+        log(
+          `CPU per tap with that delivery: this process ${((all.user + all.system) / 1000 / taps).toFixed(2)} ms` +
+            (serverAllMs !== null ? `, PostgreSQL ${(serverAllMs / taps).toFixed(2)} ms` : '') +
+            `; ${((queryStats.statements - before.statements) / taps).toFixed(1)} statements`,
+        );
+      }
+    }
     if (queryStats.byText) {
       const top = [...queryStats.byText].sort((a, b) => b[1].n - a[1].n).slice(0, 40);
       for (const [text, e] of top) log(`  ${(e.n / taps).toFixed(2).padStart(6)}/tap ${(e.ms / e.n).toFixed(2).padStart(6)} ms  ${text}`);
@@ -158,6 +181,15 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
     log(`serialization retries in this process: ${retryStats.retried} (gave up: ${retryStats.exhausted})`);
     await target.close();
   }
+}
+
+/** CPU time (ms) the backends serving this database spent since `before` was read (null when not measurable). */
+async function serverCpuSince(db: Database | undefined, before: Map<number, number> | null): Promise<number | null> {
+  const after = db && before ? await serverCpu(db) : null;
+  if (!before || !after) return null;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
 }
 
 /** CPU time (ms) of each PostgreSQL backend serving this database, when they run on this machine (/proc). */
