@@ -35,10 +35,11 @@ const LOCK_CLASS = 7263002;
  * Returns the event's id (the stream's cursor).
  */
 export async function recordDeviceEvent(tx: Sql, e: DeviceEventInput): Promise<string> {
-  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, e.userId]);
+  // One statement: the row comes out of the lock's CTE, so its id is drawn only once the lock is held.
   const { rows } = await tx.query<{ id: string | number }>(
-    'INSERT INTO platform.device_events (user_id, device_id, type, payload) VALUES ($1, $2, $3, $4::jsonb) RETURNING id',
-    [e.userId, e.deviceId ?? null, e.type, JSON.stringify(e.payload)],
+    `WITH l AS (SELECT pg_advisory_xact_lock($5, hashtext($1)))
+     INSERT INTO platform.device_events (user_id, device_id, type, payload) SELECT $1, $2, $3, $4::jsonb FROM l RETURNING id`,
+    [e.userId, e.deviceId ?? null, e.type, JSON.stringify(e.payload), LOCK_CLASS],
   );
   return String(rows[0]!.id);
 }
