@@ -155,12 +155,16 @@ export class OutboxWorker {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(queues.length, this.options.concurrency ?? 8) }, lane));
+    // Every lane ends before the round does (a lane that failed, say on a lost connection, must not leave
+    // others running into the next round), and what was delivered is marked even then.
+    const lanes = await Promise.allSettled(Array.from({ length: Math.min(queues.length, this.options.concurrency ?? 8) }, lane));
     // The round's deliveries marked by one statement. Should it not be written (a crash, a lost
     // connection), those events are delivered again: receivers de-duplicate by event id.
     if (delivered.length > 0) {
       await this.db.query('UPDATE infra.outbox SET delivered_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[]) AND delivered_at IS NULL', [delivered]);
     }
+    const failed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
     return { found: rows.length, delivered: delivered.length };
   }
 

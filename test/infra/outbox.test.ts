@@ -68,6 +68,32 @@ describe('outbox', () => {
     }
   });
 
+  it('a round that fails (the database lost mid-round) still marks what it delivered, after every object\'s delivery ended', async () => {
+    await enqueue(env.db, { topic: 'lost.changed', aggregateId: 'l_fails', payload: {} });
+    for (let i = 0; i < 3; i++) await enqueue(env.db, { topic: 'lost.changed', aggregateId: `l_ok_${i}`, payload: {} });
+    // Recording the failure's backoff fails: that object's lane ends in an error.
+    const db = new Proxy(env.db, {
+      get: (target, prop, receiver) =>
+        prop === 'query'
+          ? (text: string, params?: unknown[]) => (text.includes('make_interval') ? Promise.reject(new Error('connection lost')) : target.query(text, params))
+          : Reflect.get(target, prop, receiver),
+    });
+    const delivered: string[] = [];
+    let running = 0;
+    const worker = new OutboxWorker(db, { concurrency: 2 }).on('lost', async (e) => {
+      if (e.aggregate_id === 'l_fails') throw new Error('receiver down');
+      running++;
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      delivered.push(e.aggregate_id);
+    });
+    await assert.rejects(worker.runOnce(), /connection lost/);
+    assert.equal(running, 0, 'no delivery outlives its round');
+    assert.deepEqual(delivered.sort(), ['l_ok_0', 'l_ok_1', 'l_ok_2']);
+    const { rows } = await env.db.query<{ aggregate_id: string }>("SELECT aggregate_id FROM infra.outbox WHERE topic = 'lost.changed' AND delivered_at IS NULL");
+    assert.deepEqual(rows.map((r) => r.aggregate_id), ['l_fails']);
+  });
+
   it('events nobody handles do not fill the batches', async () => {
     for (let i = 0; i < 30; i++) await enqueue(env.db, { topic: 'unhandled.thing', aggregateId: `u_${i}`, payload: {} });
     await enqueue(env.db, { topic: 'wanted.thing', aggregateId: 'w', payload: {} });
