@@ -239,8 +239,8 @@ export class AuthorizationEngine {
   /**
    * Decides the 0100s of a batch in ONE transaction (one of them alone, or several that arrived together:
    * see DecisionQueue): their keys' locks, one statement reading all their contexts, the decisions, one
-   * statement writing them all, COMMIT. When the batch's transaction fails, each is decided again alone,
-   * so one request's trouble reaches its own caller only.
+   * statement writing them all, COMMIT. A batch of several whose transaction fails or is answered busy
+   * throws: the queue decides each again alone, so one request's trouble reaches its own caller only.
    */
   async #decideBatch(batch: readonly PendingDecision[]): Promise<Decision[]> {
     const run = async (tx: Sql): Promise<Decision[]> => {
@@ -265,17 +265,10 @@ export class AuthorizationEngine {
       return decisions;
     };
     const locks = batch.map((b) => ({ issuerId: b.issuerId, key: b.req.key }));
-    if (batch.length > 1) {
-      try {
-        const result = await this.#run(locks, run);
-        if (result !== 'busy') return result;
-      } catch {
-        // Decided again one by one below: only the failing request's caller sees its error.
-      }
-      return Promise.all(batch.map(async (b) => (await this.#decideBatch([b]))[0]!));
-    }
     const result = await this.#run(locks, run);
-    return result === 'busy' ? [notRecorded('96', 'busy')] : result;
+    if (result !== 'busy') return result;
+    if (batch.length > 1) throw new Error('the batch was answered busy');
+    return [notRecorded('96', 'busy')];
   }
 
   // --- 0400 / 0420 --------------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ export class NetworkSwitch {
     this.#admissions = new Batcher(
       (items) => switchRepo.admitMany(deps.db, items),
       (item) => switchRepo.admit(deps.db, item),
-      { key: (item) => item.tokenRef },
+      { keys: (item) => (item.tokenRef === null ? [] : [item.tokenRef]) },
     );
     this.#completions = new Batcher(
       (items) => switchRepo.completeManyWithEvents(deps.db, items),

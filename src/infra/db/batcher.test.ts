@@ -127,7 +127,7 @@ test('items with one key never share a batch: the later waits for the next, ahea
       return x * 10;
     },
     // 100+ have no key; the others are keyed by their last digit.
-    { maxInFlight: 1, maxBatch: 3, key: (x) => (x >= 100 ? null : String(x % 10)) },
+    { maxInFlight: 1, maxBatch: 3, keys: (x) => (x >= 100 ? [] : [String(x % 10)]) },
   );
   const first = b.submit(0);
   const rest = [1, 11, 21, 100, 101, 2, 12, 3].map((x) => b.submit(x));

@@ -18,10 +18,16 @@ export interface BatcherOptions<I = unknown> {
   maxInFlight?: number;
   /**
    * Items that must not share a statement (say, two writes of one row, which one INSERT … ON CONFLICT
-   * DO UPDATE refuses): an item whose key is in the batch being formed waits for a later one, ahead of
-   * the items that came after it. Items without a key (null) never wait.
+   * DO UPDATE refuses): an item with a key already in the batch being formed waits for a later one,
+   * ahead of the items that came after it. An item without keys never waits.
    */
-  key?: (item: I) => string | null;
+  keys?: (item: I) => readonly string[];
+  /**
+   * Whether a failed batch is tried again item by item (default: the database refused it without writing
+   * anything, see `refusedForData`). A caller whose batch is one transaction, rolled back whatever the
+   * failure, may retry after any.
+   */
+  retryAlone?: (err: unknown) => boolean;
 }
 
 /** Statements sent for batches of more than one item, and the items they carried (this process; benchmarks report them). */
@@ -37,7 +43,8 @@ export class Batcher<I, O> {
   readonly #queue: Pending<I, O>[] = [];
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
-  readonly #key: ((item: I) => string | null) | undefined;
+  readonly #keys: ((item: I) => readonly string[]) | undefined;
+  readonly #retryAlone: (err: unknown) => boolean;
   #inFlight = 0;
 
   constructor(
@@ -49,7 +56,8 @@ export class Batcher<I, O> {
   ) {
     this.#maxBatch = options.maxBatch ?? 64;
     this.#maxInFlight = options.maxInFlight ?? 2;
-    this.#key = options.key;
+    this.#keys = options.keys;
+    this.#retryAlone = options.retryAlone ?? refusedForData;
   }
 
   submit(item: I): Promise<O> {
@@ -72,14 +80,14 @@ export class Batcher<I, O> {
 
   /** The next batch: the queue's first items, up to maxBatch, none with a key already in it. */
   #take(): Pending<I, O>[] {
-    if (!this.#key) return this.#queue.splice(0, this.#maxBatch);
+    if (!this.#keys) return this.#queue.splice(0, this.#maxBatch);
     const batch: Pending<I, O>[] = [];
-    const keys = new Set<string>();
+    const taken = new Set<string>();
     let kept = 0;
     for (const p of this.#queue) {
-      const key = batch.length < this.#maxBatch ? this.#key(p.item) : undefined;
-      if (key !== undefined && (key === null || !keys.has(key))) {
-        if (key !== null) keys.add(key);
+      const keys = this.#keys(p.item);
+      if (batch.length < this.#maxBatch && !keys.some((k) => taken.has(k))) {
+        for (const k of keys) taken.add(k);
         batch.push(p);
       } else {
         this.#queue[kept++] = p;
@@ -98,7 +106,7 @@ export class Batcher<I, O> {
         results = await this.runMany(batch.map((p) => p.item));
         if (results.length !== batch.length) throw new Error(`a batch of ${batch.length} answered ${results.length} results`);
       } catch (err) {
-        if (!refusedForData(err)) {
+        if (!this.#retryAlone(err)) {
           for (const p of batch) p.reject(err);
           return;
         }
