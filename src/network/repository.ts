@@ -418,7 +418,11 @@ function insertColumnsOf(items: NewAuthorization[]): (string | null)[][] {
   return columns;
 }
 
-/** switchRepo.admitMany's statement: $1 … $20 the columns of insertValues as text arrays (see insertColumnsOf). */
+/**
+ * switchRepo.admitMany's statement: $1 … $20 the columns of insertValues as text arrays (see insertColumnsOf).
+ * The token rows are share-locked, not written: a concurrent status change waits for this statement, or
+ * this one sees its result (READ COMMITTED re-checks a locked row that changed).
+ */
 const ADMIT_MANY = `WITH r AS (
     SELECT * FROM unnest(${INSERT_TYPES.map((_, i) => `$${i + 1}::text[]`).join(', ')})
       AS r (${INSERT_COLUMNS})),
@@ -468,23 +472,8 @@ export const switchRepo = {
    */
   async admit(sql: Sql, a: NewAuthorization): Promise<'admitted' | 'not_advanced' | 'duplicate'> {
     try {
-      const { rows } = await sql.query<{ id: string }>(
-        // The token row is share-locked, not written: a concurrent status change waits for this statement,
-        // or this one sees its result (READ COMMITTED re-checks a locked row that changed).
-        `WITH tok AS (
-           SELECT token_ref FROM network.tokens WHERE token_ref = $7 AND status = 'active' FOR SHARE),
-         adv AS (
-           INSERT INTO network.token_atc AS c (token_ref, atc_high_water) SELECT token_ref, $21::int FROM tok WHERE $21::int > 0
-           ON CONFLICT (token_ref) DO UPDATE SET atc_high_water = EXCLUDED.atc_high_water WHERE c.atc_high_water < EXCLUDED.atc_high_water
-           RETURNING token_ref),
-         t AS (
-           SELECT token_ref FROM adv UNION ALL SELECT token_ref FROM tok WHERE $21::int IS NULL)
-         INSERT INTO network.authorizations (${INSERT_COLUMNS}, status)
-         SELECT ${INSERT_PLACEHOLDERS}, 'pending' FROM t
-         RETURNING id`,
-        [...insertValues(a), a.atc],
-      );
-      return rows.length === 1 ? 'admitted' : 'not_advanced';
+      // admitMany's statement with one row: a batch of one and a batch of many run the same SQL.
+      return (await switchRepo.admitMany(sql, [a]))[0]!;
     } catch (err) {
       if (isUniqueViolation(err, 'authorizations_transmission_unique')) return 'duplicate';
       throw err;
@@ -495,8 +484,9 @@ export const switchRepo = {
    * admit for many authorizations in one statement (see infra/db/batcher.ts), for each 'admitted' or
    * 'not_advanced'. No two may carry one token (its ATC row would be written twice: the batcher's key
    * keeps them apart); tokens are locked in token_ref order, so two batches wait for each other rather
-   * than deadlock (and if a deadlock came, the batcher would admit each alone). A duplicate transmission key fails the whole statement (nothing written): the
-   * batcher then admits each alone, and `admit` tells which one is the duplicate.
+   * than deadlock (and if a deadlock came, the batcher would admit each alone). A duplicate transmission
+   * key fails the whole statement (nothing written): the batcher then admits each alone, and `admit`
+   * tells which one is the duplicate.
    */
   async admitMany(sql: Sql, items: NewAuthorization[]): Promise<('admitted' | 'not_advanced')[]> {
     const { rows } = await sql.query<{ id: string }>(ADMIT_MANY, insertColumnsOf(items));
