@@ -111,10 +111,14 @@ export class OutboxWorker {
     await this.#running;
   }
 
+  /** The LIKE patterns of the topics this worker handles (each prefix and its sub-topics). */
+  #patterns(): string[] {
+    return [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
+  }
+
   /** Events of the handled topics not delivered yet (benchmarks report how far delivery trails). */
   async pending(): Promise<number> {
-    const patterns = [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
-    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM infra.outbox WHERE delivered_at IS NULL AND topic LIKE ANY($1::text[])', [patterns]);
+    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM infra.outbox WHERE delivered_at IS NULL AND topic LIKE ANY($1::text[])', [this.#patterns()]);
     return rows[0]?.n ?? 0;
   }
 
@@ -126,7 +130,7 @@ export class OutboxWorker {
   async #round(): Promise<{ found: number; delivered: number }> {
     if (this.#handlers.size === 0) return { found: 0, delivered: 0 };
     // Only topics this worker handles: events nobody consumes must not fill every batch.
-    const patterns = [...this.#handlers.keys()].flatMap((p) => [p, `${p}.%`]);
+    const patterns = this.#patterns();
     // Due events in id order, so an object's older event is delivered before its newer ones in the same
     // round; an object whose older event is backing off after a failure waits for it.
     const { rows } = await this.db.query<OutboxEvent>(
