@@ -93,8 +93,11 @@ export class OpsService {
 
   /** The newest authorizations at the acquirer, each with what the network and the issuer made of it. */
   async authorizations(limit: number) {
-    const [acq, nets, isss] = await Promise.all([
-      this.#get<List<AcquirerAuthorization>>(`/acquirer/v1/authorizations?limit=${limit}`),
+    // The acquirer's list first: the network and the issuer record a transaction before the acquirer hears
+    // their answer, so every answered authorization it lists is found in their lists read after it (read
+    // together, an answer could land between the reads and show as if the network had never seen it).
+    const acq = await this.#get<List<AcquirerAuthorization>>(`/acquirer/v1/authorizations?limit=${limit}`);
+    const [nets, isss] = await Promise.all([
       Promise.all(this.deps.brands.map((b) => this.#get<List<NetworkAuthorization>>(`/network/${b}/v1/authorizations?limit=${Math.min(100, limit * 2)}`))),
       Promise.all(this.deps.issuerIds.map((i) => this.#get<List<IssuerAuthorization>>(`/issuer/${encodeURIComponent(i)}/v1/authorizations?limit=${Math.min(100, limit * 2)}`))),
     ]);
