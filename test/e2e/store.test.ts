@@ -99,6 +99,32 @@ describe('the store sets itself up as a merchant', () => {
   });
 });
 
+describe('creating orders', () => {
+  it('an Idempotency-Key makes repeated order requests one order; another key or no key is another order', async () => {
+    const items = [{ productId: 'prod_trail_cap', quantity: 1 }];
+    const send = (key?: string) =>
+      t.request({ method: 'POST', url: '/store/api/orders', payload: { items }, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send('checkout-7f3c')));
+    const ids = new Set<string>();
+    for (const res of answers) {
+      // Concurrent twins may be told the first is still in flight; none makes a second order.
+      if (res.statusCode === 201) ids.add((res.json() as OrderView).id);
+      else assert.equal((res.json() as { error: { code: string } }).error.code, 'idempotency_in_flight');
+    }
+    const again = await send('checkout-7f3c');
+    assert.equal(again.statusCode, 201);
+    ids.add((again.json() as OrderView).id);
+    assert.equal(ids.size, 1, 'one order for one key');
+    const other = await send('checkout-other');
+    assert.notEqual((other.json() as OrderView).id, [...ids][0]);
+    const none = await send();
+    assert.notEqual((none.json() as OrderView).id, [...ids][0]);
+    // The same key with another cart is a misuse, not a replay.
+    const misuse = await t.request({ method: 'POST', url: '/store/api/orders', payload: { items: [{ productId: 'prod_field_tee', quantity: 1 }] }, headers: { 'idempotency-key': 'checkout-7f3c' } });
+    assert.equal(misuse.statusCode, 422, misuse.body);
+  });
+});
+
 describe('paying an order in app', () => {
   it('pays the order: verified, decrypted, authorized with cryptogram and ECI', async () => {
     const order = await newOrder();

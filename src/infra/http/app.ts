@@ -221,13 +221,15 @@ async function execute(deps: HttpDeps, spec: RouteSpec, req: FastifyRequest): Pr
   if (!spec.idempotency) {
     return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn), call: direct });
   }
-  if (key === null || !req.principal) {
+  if (key === null) {
     // No key: the same code path, minus the stored response.
     if (spec.idempotency === 'atomic') return deps.db.tx((tx) => spec.handler({ ...base, tx, step: (_n, fn) => fn(tx), call: direct }));
     return spec.handler({ ...base, tx: noTx, step: (_n, fn) => deps.db.tx(fn), call: direct });
   }
 
-  const scope = principalKey(req.principal);
+  // Anonymous callers of a public route (a shop's customers) share one scope: their keys are random
+  // (UUIDs), and a replay needs the key and the same request as well.
+  const scope = req.principal ? principalKey(req.principal) : 'public';
   const hash = requestHash(deps.requestHashKey!, spec.method, spec.url, req.params, spec.consumes === 'application/octet-stream' ? Buffer.from(req.body as Buffer).toString('base64') : req.body);
   const claim = await acquire(deps.db, scope, key, spec.method, spec.url, hash);
   if (claim.kind === 'replay') return claim.result;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Database } from '../../infra/db/database.js';
+import type { Database, Sql } from '../../infra/db/database.js';
 import { isUniqueViolation } from '../../infra/db/database.js';
 import { AppError } from '../../infra/errors.js';
 import { newId } from '../../infra/ids.js';
@@ -126,14 +126,15 @@ export class StoreService {
     return (await repo.listProducts(this.deps.db)).map(productView);
   }
 
-  async createOrder(items: { productId: string; quantity: number }[]): Promise<OrderView> {
+  /** `sql`: the route's transaction, which also stores the answer under the client's Idempotency-Key. */
+  async createOrder(items: { productId: string; quantity: number }[], sql: Sql = this.deps.db): Promise<OrderView> {
     if (items.length === 0) throw new AppError('parameter_invalid', { param: 'items', message: 'An order needs at least one item.' });
     const quantities = new Map<string, number>();
     for (const i of items) quantities.set(i.productId, (quantities.get(i.productId) ?? 0) + i.quantity);
     for (const [id, q] of quantities) {
       if (q > MAX_QUANTITY) throw new AppError('parameter_invalid', { param: 'items', message: `At most ${MAX_QUANTITY} of one product per order (${id}).` });
     }
-    const products = new Map((await repo.productsByIds(this.deps.db, [...quantities.keys()])).map((p) => [p.id, p]));
+    const products = new Map((await repo.productsByIds(sql, [...quantities.keys()])).map((p) => [p.id, p]));
     const lines: OrderItem[] = [];
     for (const [id, quantity] of quantities) {
       const p = products.get(id);
@@ -143,7 +144,7 @@ export class StoreService {
     const currencies = new Set([...products.values()].map((p) => p.currency));
     if (currencies.size !== 1) throw new AppError('parameter_invalid', { param: 'items', message: 'All items of an order must be in one currency.' });
     const total = lines.reduce((sum, l) => sum + l.unitPrice * l.quantity, 0);
-    const order = await repo.insertOrder(this.deps.db, { id: newId('ord'), items: lines, total, currency: [...currencies][0]! });
+    const order = await repo.insertOrder(sql, { id: newId('ord'), items: lines, total, currency: [...currencies][0]! });
     return orderView(order, []);
   }
 

@@ -60,10 +60,10 @@ const SCRIPT_SRC = '/applepay/v1/apple-pay.js';
 const APPLE_PAY_VERSION = 3;
 const STORE_LABEL = 'Tessera Outfitters';
 
-async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
   const res = await fetch(`${API}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
@@ -158,7 +158,8 @@ export default function StorePage() {
     setError(null);
     setBusy(true);
     try {
-      const created = await call<Order>('POST', '/orders', { items: lines.map((l) => ({ productId: l.product.id, quantity: l.quantity })) });
+      // One key per press of "Check out": a retried request (a lost answer) gets the same order back.
+      const created = await call<Order>('POST', '/orders', { items: lines.map((l) => ({ productId: l.product.id, quantity: l.quantity })) }, crypto.randomUUID());
       setOrder(created);
       setToken(null);
       setLog([`Order ${created.id} created: ${money(created.total, created.currency)}, pending.`]);

@@ -10,7 +10,9 @@ export const v1_store_orders_create = (svc: StoreService) =>
     operationId: 'v1_store_orders_create',
     summary: 'Create an order from a cart: the store prices it (pending until paid)',
     tags: ['store'],
+    description: 'An Idempotency-Key (e.g. a UUID made when the customer pressed "Check out") makes a retry return the same order instead of a second one.',
     auth: { kind: 'public' },
+    idempotency: 'atomic',
     rateLimits: [{ name: 'ip', by: 'ip', max: 120, windowSeconds: 60 }],
     body: Type.Object(
       {
@@ -25,7 +27,7 @@ export const v1_store_orders_create = (svc: StoreService) =>
       { additionalProperties: false },
     ),
     response: { 201: OrderSchema },
-    async handler({ body }) {
-      return { status: 201, body: await svc.createOrder(body.items) };
+    async handler({ body, tx }) {
+      return { status: 201, body: await svc.createOrder(body.items, tx) };
     },
   });
