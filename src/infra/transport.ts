@@ -164,3 +164,28 @@ export async function call<T>(transport: Transport, party: string, req: Transpor
   if (res.status >= 200 && res.status < 300) return res.body;
   throw new PartyError(res.status, res.body as ErrorBody | undefined, party);
 }
+
+/** How a client repeats a request answered `busy_retry`: at most `attempts` tries, backoff from `baseMs`, doubling, with jitter. */
+export const BUSY_RETRY = { attempts: 4, baseMs: 25 } as const;
+
+/**
+ * `call`, repeating a request answered `busy_retry` (409: it met concurrent work and changed nothing, and
+ * the API tells clients to retry) with the same body and Idempotency-Key, after a growing, jittered
+ * pause; any other answer, or the last busy one, is the caller's.
+ */
+export async function callRetryingBusy<T>(
+  transport: Transport,
+  party: string,
+  req: TransportRequest,
+  policy: { attempts: number; baseMs: number } = BUSY_RETRY,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call<T>(transport, party, req);
+    } catch (err) {
+      if (!(err instanceof PartyError && err.code === 'busy_retry') || attempt >= policy.attempts) throw err;
+      const pause = policy.baseMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}

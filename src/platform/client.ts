@@ -1,4 +1,6 @@
-import { call, type Transport } from '../infra/transport.js';
+// Every call repeats a `busy_retry` answer as the API tells clients to (the wallet's calls are idempotent
+// or keyed).
+import { callRetryingBusy as call, type Transport } from '../infra/transport.js';
 
 /** Types of the wallet platform API (docs/provisioning.md), as the device sees them. */
 export interface DeviceInfo {
