@@ -1,12 +1,12 @@
 /**
- * The real Apple Pay tokens in /work/shared/fixtures/apple-pay (beside the repository), with the
- * values their README publishes. Shared by the SDK, protocol and CLI tests.
+ * The real Apple Pay tokens in test/fixtures/apple-pay, with the values their README lists (origin,
+ * licence, expected plaintext). Shared by the SDK, protocol and CLI tests.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** src/merchant/sdk → the repository root's parent → shared/fixtures/apple-pay. */
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../../shared/fixtures/apple-pay/', import.meta.url));
+/** src/merchant/sdk → the repository's test/fixtures/apple-pay. */
+export const FIXTURES_DIR = fileURLToPath(new URL('../../../test/fixtures/apple-pay/', import.meta.url));
 export const APPLE_ROOT_PATH = `${FIXTURES_DIR}apple-root/AppleRootCA-G3.pem`;
 export const APPLE_ROOT = readFileSync(APPLE_ROOT_PATH, 'utf8');
 

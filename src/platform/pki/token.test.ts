@@ -20,8 +20,8 @@ import { Secret } from '../../protocol/secret.js';
 import { buildPayload, createPaymentPki, type IssuedCertificate, type PaymentPayloadFields, type PaymentPki } from './index.js';
 
 const OPENSSL = '/usr/bin/openssl';
-/** Real Apple Pay tokens beside the repository: src/platform/pki → ../../../../shared/fixtures/apple-pay. */
-const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/apple-pay/', import.meta.url));
+/** Real Apple Pay tokens (origins and licences in test/fixtures/apple-pay/README.md). */
+const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/apple-pay/', import.meta.url));
 const MIGRATIONS = [
   { module: 'infra', dir: new URL('../../infra/migrations/', import.meta.url) },
   { module: 'platform', dir: new URL('../migrations/', import.meta.url) },

@@ -17,7 +17,7 @@ import {
 } from './index.js';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 100000);
-const DIR = fileURLToPath(new URL('../../../../shared/fixtures/apple-pay/', import.meta.url));
+const DIR = fileURLToPath(new URL('../../../test/fixtures/apple-pay/', import.meta.url));
 const NAMES = ['gala-mastercard', 'basistheory-ec-new', 'basistheory-ec-old', 'basistheory-rsa', 'processout-signature-only'];
 const TOKENS = NAMES.map((n) => JSON.parse(readFileSync(`${DIR}${n}/token.json`, 'utf8')) as unknown);
 const CERT = pemToDer(readFileSync(`${DIR}gala-mastercard/merchant-cert.pem`, 'utf8'));

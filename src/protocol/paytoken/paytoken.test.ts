@@ -32,8 +32,8 @@ import {
   type PaymentData,
 } from './index.js';
 
-// The fixtures sit beside the repository: src/protocol/paytoken → ../../../../shared/fixtures/apple-pay.
-const DIR = fileURLToPath(new URL('../../../../shared/fixtures/apple-pay/', import.meta.url));
+// Real Apple Pay tokens (origins and licences in test/fixtures/apple-pay/README.md).
+const DIR = fileURLToPath(new URL('../../../test/fixtures/apple-pay/', import.meta.url));
 const read = (path: string): string => readFileSync(`${DIR}${path}`, 'utf8');
 const tokenJson = (name: string): Record<string, unknown> => JSON.parse(read(`${name}/token.json`)) as Record<string, unknown>;
 const paymentData = (name: string): PaymentData => {
