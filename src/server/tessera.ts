@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config.js';
 import { openCache, type Cache } from '../infra/cache/index.js';
+import { deploymentNamespace, NamespacedCache } from '../infra/cache/namespaced.js';
 import { migrate, openDatabase, type Database, type MigrationSet } from '../infra/db/index.js';
 import { buildHttpApp } from '../infra/http/app.js';
 import { ApiKeys } from '../infra/http/auth.js';
@@ -114,9 +115,18 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   installNodeAes();
   const db = options.db ?? (await openDatabase(config, { inMemory: options.inMemory ?? false }));
   const kek = options.kek ?? KeyEncryptionKeys.load({ kek: config.kek, dataDir: config.dataDir, inMemory: options.inMemory ?? false });
-  // One Redis may serve several deployments (or a test run after a reset): keys are namespaced by the
-  // deployment's KEK id, so no deployment ever reads another's cached lookups.
-  const cache = options.cache ?? (await openCache(config.redisUrl, { logger, keyPrefix: options.cacheKeyPrefix ?? `tessera:${kek.currentId.slice(4, 12)}:` }));
+  // One Redis may serve several deployments (or a test run after a reset, with the same KEK): keys are
+  // namespaced by the identity of the deployment stored in its database (infra.deployment), so no
+  // database is ever served another's cached lookups. The infra migrations run first to have it.
+  let namespace: string;
+  try {
+    await migrate(db, [INFRA_MIGRATIONS]);
+    namespace = options.cacheKeyPrefix ?? `tessera:${await deploymentNamespace(db)}:`;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const cache = options.cache ? new NamespacedCache(options.cache, namespace) : await openCache(config.redisUrl, { logger, keyPrefix: namespace });
   try {
     const apiKeys = new ApiKeys(db, cache);
     // Parties are wired before the one Fastify instance exists; calls resolve it when they happen.
