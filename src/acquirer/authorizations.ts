@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReversalRetryPolicy } from '../infra/reversal-policy.js';
 import type { Database, Sql } from '../infra/db/database.js';
 import { isUniqueViolation } from '../infra/db/database.js';
 import { AppError } from '../infra/errors.js';
@@ -40,15 +41,8 @@ export interface AcquirerSettings {
   retransmissionGraceMs: number;
   /** A pending authorization older than timeoutMs + this is taken to have lost its process (crash): 91 and a reversal. */
   staleGraceMs: number;
-  reversal: {
-    /** Attempts before a reversal is marked `failed` for the operator. */
-    maxAttempts: number;
-    /** Delay after the first failed attempt; doubles after each one, up to maxDelayMs. */
-    baseDelayMs: number;
-    maxDelayMs: number;
-    /** Reversals one run sends at most. */
-    batchSize: number;
-  };
+  /** The repeat policy every reversal follows (src/infra/reversal-policy.ts), and how many one run sends at most. */
+  reversal: ReversalRetryPolicy & { batchSize: number };
 }
 
 /** The authorization row fields a reversal is built from. */

@@ -1,4 +1,5 @@
 import type { Cache } from '../infra/cache/index.js';
+import { REVERSAL_RETRY } from '../infra/reversal-policy.js';
 import type { Database } from '../infra/db/database.js';
 import { randomBytes } from 'node:crypto';
 import type { ApiKeys } from '../infra/http/auth.js';
@@ -84,7 +85,7 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
     timeoutMs,
     retransmissionGraceMs: 1000,
     staleGraceMs: 5000,
-    reversal: { maxAttempts: 12, baseDelayMs: 1000, maxDelayMs: 5 * 60_000, batchSize: 50, ...deps.reversal },
+    reversal: { ...REVERSAL_RETRY, batchSize: 50, ...deps.reversal },
   };
   const clock = deps.clock ?? (() => new Date());
   const log = (deps.logger ?? createLogger({ level: 'silent' })).child({ party: 'acquirer' });

@@ -1,5 +1,6 @@
 import type { Database } from '../infra/db/database.js';
 import type { Logger } from '../infra/logger.js';
+import { reversalBackoffMs } from '../infra/reversal-policy.js';
 import { text } from './messages.js';
 import type { AcquirerSettings, AuthorizationSwitch } from './authorizations.js';
 import type { NetworkLink } from './network-link.js';
@@ -13,8 +14,8 @@ const RETRY_CODES: ReadonlySet<string> = new Set(['91', '96']);
 /**
  * Delivers the reversals the acquirer owes (0400 until a 0410 comes back), from the database: a
  * restart loses none. Each run first answers for authorizations whose process died mid-flight (91 and a
- * reversal), then sends what is due, oldest first. A failed attempt waits baseDelayMs · 2^(n−1) (capped)
- * before the next; after maxAttempts the reversal is `failed` and logged for the operator.
+ * reversal), then sends what is due, oldest first, under the one reversal policy (src/infra/reversal-policy.ts):
+ * backoff doubling from baseDelayMs, and after maxAttempts the reversal is `failed` and logged for the operator.
  *
  * Safe to run from several processes: a claimed reversal's next attempt moves past the lease before
  * the call, so no two workers send it at once, and acknowledging is conditional on it being pending.
@@ -35,8 +36,7 @@ export class ReversalWorker {
 
   /** Delay before attempt `n + 1` after `n` attempts. */
   backoffMs(attempts: number): number {
-    const { baseDelayMs, maxDelayMs } = this.settings.reversal;
-    return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1));
+    return reversalBackoffMs(this.settings.reversal, attempts);
   }
 
   /** One pass; the number of reversals the networks acknowledged in it. Overlapping calls share one pass. */

@@ -736,8 +736,14 @@ export const switchRepo = {
     return rowCount === 1;
   },
 
-  async reversalAttemptFailed(sql: Sql, id: string, error: string): Promise<void> {
-    await sql.query(`UPDATE network.issuer_reversals SET last_error = $2 WHERE id = $1 AND status = 'pending'`, [id, error.slice(0, 200)]);
+  /** Records a failed attempt; after `maxAttempts` attempts the reversal is `failed` (the operator's). */
+  async reversalAttemptFailed(sql: Sql, id: string, error: string, maxAttempts: number): Promise<'pending' | 'failed' | undefined> {
+    const { rows } = await sql.query<{ status: 'pending' | 'failed' }>(
+      `UPDATE network.issuer_reversals SET last_error = $2, status = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END
+        WHERE id = $1 AND status = 'pending' RETURNING status`,
+      [id, error.slice(0, 200), maxAttempts],
+    );
+    return rows[0]?.status;
   },
 };
 

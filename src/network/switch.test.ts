@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { REVERSAL_RETRY } from '../infra/reversal-policy.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -929,6 +930,31 @@ describe('reversals', () => {
     clockOffsetMs += 10_000;
     assert.equal(await networks.runPendingReversals(), 1);
     assert.equal((await reversalsOf(stan))[0]?.status, 'acknowledged');
+  });
+
+  it('a reversal the issuer never acknowledges is given up after the reversal policy\'s attempts: failed, for the operator', async () => {
+    const t = tokens.amex;
+    issuer.mode = 'unavailable';
+    const tapped = await tap(t);
+    assert.equal(code(await send('amex', tapped.packed)), '91');
+    issuer.mode = 'approve';
+    const stan = tapped.msg.fields[11] as string;
+    issuer.reversalCode = '91';
+    try {
+      for (let attempt = 1; attempt <= REVERSAL_RETRY.maxAttempts; attempt++) {
+        clockOffsetMs += REVERSAL_RETRY.maxDelayMs + 60_000;
+        assert.equal(await networks.runPendingReversals(), 0);
+        const [r] = await reversalsOf(stan);
+        assert.equal(r?.attempts, attempt);
+        assert.equal(r?.status, attempt < REVERSAL_RETRY.maxAttempts ? 'pending' : 'failed', `after attempt ${attempt}`);
+      }
+      const sent = issuer.count('0400');
+      clockOffsetMs += REVERSAL_RETRY.maxDelayMs + 60_000;
+      await networks.runPendingReversals();
+      assert.equal(issuer.count('0400'), sent, 'a failed reversal is not sent again');
+    } finally {
+      issuer.reversalCode = '00';
+    }
   });
 
   it('an issuer answer that is not this 0110 → 96 and a reversal; an issuer 500 → 91 and a reversal', async () => {

@@ -22,26 +22,25 @@ import type { IssuerDirectory } from './issuers.js';
 import { networkRepo, switchRepo, type AuthorizationRow, type AuthorizationStatus, type ClaimedIssuerReversal, type NewAuthorization, type NewIssuerReversal, type OutboxRow, type TransmissionKey } from './repository.js';
 import { vaultContext } from './service.js';
 import type { SwitchToken, TokenDirectory } from './token-directory.js';
+import { REVERSAL_RETRY, reversalBackoffMs, type ReversalRetryPolicy } from '../infra/reversal-policy.js';
 
 export interface SwitchSettings {
   /** How long the switch waits for an issuer's answer before it answers 91 and owes the issuer a reversal. */
   issuerTimeoutMs: number;
   /** A pending authorization older than issuerTimeoutMs + staleGraceMs belongs to a process that stopped. */
   staleGraceMs: number;
-  reversal: {
-    /** After an issuer timeout the first 0400 waits this long (the issuer may still be working on the 0100). */
-    firstDelayMs: number;
-    /** Attempt n + 1 waits baseDelayMs · 2^(n−1), at most maxDelayMs. Reversals are retried until acknowledged. */
-    baseDelayMs: number;
-    maxDelayMs: number;
-    batchSize: number;
-  };
+  /**
+   * The repeat policy every reversal follows (src/infra/reversal-policy.ts: doubling backoff, `failed` for
+   * the operator after maxAttempts), how many one run sends at most, and how long the first 0400 after an
+   * issuer timeout waits (the issuer may still be working on the 0100).
+   */
+  reversal: ReversalRetryPolicy & { firstDelayMs: number; batchSize: number };
 }
 
 export const DEFAULT_SWITCH_SETTINGS: SwitchSettings = {
   issuerTimeoutMs: 1500,
   staleGraceMs: 5000,
-  reversal: { firstDelayMs: 1500, baseDelayMs: 1000, maxDelayMs: 300_000, batchSize: 50 },
+  reversal: { ...REVERSAL_RETRY, firstDelayMs: 1500, batchSize: 50 },
 };
 
 export interface SwitchDeps {
@@ -743,14 +742,13 @@ export class NetworkSwitch {
   }
 
   #backoffMs(attempts: number): number {
-    const { baseDelayMs, maxDelayMs } = this.deps.settings.reversal;
-    return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempts - 1));
+    return reversalBackoffMs(this.deps.settings.reversal, attempts);
   }
 
   /**
    * Delivers the reversals owed to issuers: first answers for authorizations left pending by a process
    * that stopped (timed out, 91, and a reversal owed), then sends what is due, each until the issuer
-   * acknowledges it (a 0410/0430 other than 91/96), with exponential backoff. Overlapping calls share
+   * acknowledges it (a 0410/0430 other than 91/96) or the reversal policy gives up (src/infra/reversal-policy.ts). Overlapping calls share
    * one pass; several processes may run it (claims move the next attempt past a lease first). Returns
    * how many reversals were acknowledged.
    */
@@ -820,8 +818,10 @@ export class NetworkSwitch {
         problem = `no answer (${outcome.reason})`;
       }
     }
-    await switchRepo.reversalAttemptFailed(db, r.id, problem);
-    log.warn({ reversal_id: r.id, authorization_id: r.authorization_id, brand: r.brand, issuer_id: r.issuer_id, attempts: r.attempts, problem }, 'issuer reversal not acknowledged: will retry');
+    const status = await switchRepo.reversalAttemptFailed(db, r.id, problem, settings.reversal.maxAttempts);
+    const entry = { reversal_id: r.id, authorization_id: r.authorization_id, brand: r.brand, issuer_id: r.issuer_id, attempts: r.attempts, problem };
+    if (status === 'failed') log.error(entry, 'issuer reversal given up after its last attempt: the operator must settle it with the issuer');
+    else log.warn({ ...entry, next_in_ms: this.#backoffMs(r.attempts) }, 'issuer reversal not acknowledged: will retry');
     return false;
   }
 }
