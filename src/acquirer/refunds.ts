@@ -38,7 +38,7 @@ type Step = <T>(name: string, fn: (tx: Sql) => Promise<T>) => Promise<T>;
 type Call = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
 /**
- * Merchant refunds (design.md flow 5): the merchant (its key) refunds all or part of an approved
+ * Merchant refunds (docs/lifecycle.md): the merchant (its key) refunds all or part of an approved
  * authorization. The acquirer sends the network a 0200 with processing code 20 whose DE 90 names the
  * 0100 as the network received it; the network routes it to the card's issuer, which credits the
  * cardholder, and the platform's history shows the refund tied to its original. Phased idempotency: the

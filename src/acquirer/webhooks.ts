@@ -9,10 +9,10 @@ import { SIGNATURE_HEADER, signPayload } from '../infra/webhooks.js';
 import { currencyAlpha } from './currencies.js';
 
 /**
- * Merchant webhooks (design.md flow 5): each authorization the acquirer answers becomes an outbox
+ * Merchant webhooks (docs/lifecycle.md): each authorization the acquirer answers becomes an outbox
  * event (topic `acquirer.transaction`, aggregate = the merchant, so a merchant's events arrive in the
  * order they happened), written in the transaction that records the answer. The outbox worker hands it
- * to `deliver`, which POSTs it, signed (api-conventions.md), to each of the merchant's endpoints and
+ * to `deliver`, which POSTs it, signed (docs/reference/api-conventions.md), to each of the merchant's endpoints and
  * records every attempt; a failure is retried with the worker's backoff, and endpoints that already
  * took the event are not sent it again.
  */

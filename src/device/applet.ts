@@ -1,6 +1,6 @@
 /**
  * The payment applet of the Secure Element: the ISO/IEC 7816-4 responder a contactless reader talks
- * to during a tap (docs/authorization.md, emv-contactless.md). It runs inside the SE module: the
+ * to during a tap (docs/authorization.md, docs/reference/emv-contactless.md). It runs inside the SE module: the
  * SecureElement hands it a host (AppletHost) built from its private state, and the card's master key
  * reaches the applet only inside `host.generate`, for one cryptogram, and is zeroed after it.
  * Nothing the applet answers carries a key; the track 2 equivalent and the PAN carry the TOKEN

@@ -1,5 +1,5 @@
 /**
- * The wallet's side of the platform's push channel and history (design.md flows 4-5): it applies the
+ * The wallet's side of the platform's push channel and history (docs/lifecycle.md): it applies the
  * events the platform records for this device (card suspended, resumed, deleted, re-issued, keys
  * refreshed; transactions recorded or updated) to the Secure Element, the local card list and the
  * local transaction log, and reconciles the log with the platform's history. Each event is applied at

@@ -1,6 +1,6 @@
 /**
  * The one error catalogue. Every error an API answers with has a code here; the code fixes its type
- * and HTTP status (api-conventions.md). Messages are written for the caller and never carry values
+ * and HTTP status (docs/reference/api-conventions.md). Messages are written for the caller and never carry values
  * such as card numbers or keys.
  */
 export type ErrorType =

@@ -14,7 +14,7 @@ export interface OutboxEvent {
 
 /**
  * Writes an event in the caller's transaction, so it exists exactly when the change it describes does
- * (design.md: device push, merchant webhooks, issuer notifications). Returns its `evt_` id, which
+ * (docs/lifecycle.md: device push, merchant webhooks, issuer notifications). Returns its `evt_` id, which
  * receivers use to de-duplicate: delivery is at least once.
  */
 export async function enqueue(tx: Sql, event: { topic: string; aggregateId: string; payload: unknown; eventId?: string }): Promise<string> {

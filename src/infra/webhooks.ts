@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Webhook signatures (api-conventions.md): `Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.raw_body">`.
+ * Webhook signatures (docs/reference/api-conventions.md): `Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.raw_body">`.
  * During a secret rotation the sender signs with every live secret and the header carries several v1
  * values; a receiver accepts the body when any of them matches any of its secrets. Knows no party.
  */

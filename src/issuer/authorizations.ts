@@ -1,5 +1,5 @@
 /**
- * Authorizations at the issuer (docs/authorization.md, flow 2 of design.md): the network sends a 0100
+ * Authorizations at the issuer (docs/authorization.md): the network sends a 0100
  * with the real card number in DE2 and the token context in DE48; the issuer decides, places a hold and
  * answers a 0110. Reversals (0400, 0420) release the hold exactly once.
  *

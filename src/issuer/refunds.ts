@@ -21,7 +21,7 @@ export interface RefundDecision {
 }
 
 /**
- * A refund at the issuer (0200, processing code 20xxxx; design.md flow 5): the network forwards the
+ * A refund at the issuer (0200, processing code 20xxxx; docs/lifecycle.md): the network forwards the
  * merchant's refund of an earlier approved authorization (DE 90 names it, as a reversal's does). The
  * issuer credits the cardholder's account: one posting of its own (the account +amount, the issuer's
  * refunds clearing −amount: it sums to zero) and the posted balance, in one transaction with the

@@ -30,7 +30,7 @@ function respond(request: IsoMessage, code: string, authCode?: string | null): I
 }
 
 /**
- * A refund through the switch (0200, processing code 20; design.md flow 5). The acquirer names the
+ * A refund through the switch (0200, processing code 20; docs/lifecycle.md). The acquirer names the
  * approved authorization it refunds in DE 90 (its own 0100's STAN and DE 7, as a reversal does); the
  * network checks it is this acquirer's and this token's and that its refunds stay within its amount,
  * swaps the token for the card number and sends the 0200 to the card's issuer, which credits the

@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { Database, Sql } from '../infra/db/database.js';
 
 /**
- * The push channel to devices (design.md flows 4-5): events about a user's transactions and cards,
+ * The push channel to devices (docs/lifecycle.md): events about a user's transactions and cards,
  * stored in `platform.device_events` in the same transaction as the change, and streamed to the user's
  * devices as server-sent events by `GET /platform/v1/events`, resumable with Last-Event-ID.
  */

@@ -183,7 +183,7 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-/** A reference receiver written to api-conventions.md: verifies the signature, de-duplicates by event id. */
+/** A reference receiver written to docs/reference/api-conventions.md: verifies the signature, de-duplicates by event id. */
 function receiver(secrets: () => string[]): Receiver {
   let server: Server | undefined;
   let port = 0;

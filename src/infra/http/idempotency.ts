@@ -3,7 +3,7 @@ import { AppError } from '../errors.js';
 import type { Database, Sql } from '../db/database.js';
 import type { RouteResult } from './route.js';
 
-/** How long a stored response is replayed (api-conventions.md). */
+/** How long a stored response is replayed (docs/reference/api-conventions.md). */
 export const REPLAY_WINDOW_HOURS = 24;
 /** A request that held a key this long without finishing is taken to have died; a retry resumes it. */
 export const LOCK_TIMEOUT_SECONDS = 60;

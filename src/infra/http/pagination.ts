@@ -13,7 +13,7 @@ export interface Page<T> {
 }
 
 /**
- * Cursor pages over time-sortable ids, newest first (api-conventions.md). The cursor is an id, so a
+ * Cursor pages over time-sortable ids, newest first (docs/reference/api-conventions.md). The cursor is an id, so a
  * row inserted while a client pages cannot shift the pages: nothing is skipped, nothing repeated.
  * `baseQuery` is a SELECT whose WHERE clause ends where this adds `AND id < $n`; its parameters come first.
  */

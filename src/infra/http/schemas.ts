@@ -14,7 +14,7 @@ export const ErrorSchema = Type.Object(
   { $id: 'Error', description: 'The one error shape of every API (see the catalogue in the docs).' },
 );
 
-/** A cursor page, newest first (api-conventions.md). */
+/** A cursor page, newest first (docs/reference/api-conventions.md). */
 export function ListOf<T extends TSchema>(item: T) {
   return Type.Object({ object: Type.Literal('list'), data: Type.Array(item), has_more: Type.Boolean() });
 }

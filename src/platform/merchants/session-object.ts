@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../../infra/errors.js';
 import './errors.js';
 
-/** Merchant sessions are valid this long (apple-pay-token.md). */
+/** Merchant sessions are valid this long (docs/reference/apple-pay-token.md). */
 export const MERCHANT_SESSION_TTL_MS = 5 * 60_000;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Application cryptograms (ARQC) and authorization response cryptograms (ARPC) for Visa CVN 10/18/22
  * and Mastercard CVN 16/17/20/21, per the data and issuer-application-data (9F10) layouts in
- * emv-contactless.md:
+ * docs/reference/emv-contactless.md:
  *
  * | CVN | session key | data after 9F02…9F36 | MAC padding | ARPC |
  * |---|---|---|---|---|

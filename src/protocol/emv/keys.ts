@@ -1,5 +1,5 @@
 /**
- * EMV key derivation (EMV Book 2 annex A1.4, as summarised in docs/reference emv-contactless.md):
+ * EMV key derivation (EMV Book 2 annex A1.4, as summarised in docs/reference/emv-contactless.md):
  * ICC master keys from an issuer master key (option A), session keys (EMV common session key
  * derivation and Mastercard's own, R = ATC ‖ 0000 ‖ UN), key check values and odd parity.
  * Every derived key is returned with odd parity. Keys never reach an error message.

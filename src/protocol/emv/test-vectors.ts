@@ -1,5 +1,5 @@
 /**
- * The published EMV test vectors (pyemv's test suite, as listed in emv-contactless.md), as hex, for
+ * The published EMV test vectors (pyemv's test suite, as listed in docs/reference/emv-contactless.md), as hex, for
  * tests across the project. IAD (9F10) values are built to the layouts this project uses.
  */
 export const EMV_VECTORS = {

@@ -1,7 +1,7 @@
 /**
  * ISO 8583 (1987 numbering) field table for Tessera's wire profile, as data.
  *
- * Wire profile (see /work/shared/reference/iso8583.md):
+ * Wire profile (see docs/reference/iso8583.md):
  * - MTI: 4 ASCII digits;
  * - bitmaps: binary, 8 bytes; bit 1 announces the secondary bitmap, which is sent only when a field
  *   above 64 is present (a present but empty secondary bitmap is accepted when reading);

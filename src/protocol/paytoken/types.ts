@@ -1,6 +1,6 @@
 /**
  * The Apple Pay payment token (PKPaymentToken) and its decrypted payload, as real tokens carry them
- * (shared/reference/apple-pay-token.md). Shared by the merchant SDK (which verifies and decrypts)
+ * (docs/reference/apple-pay-token.md). Shared by the merchant SDK (which verifies and decrypts)
  * and the platform (which produces tokens): keep these shapes stable.
  */
 
