@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../infra/config.js';
 import { openCache, type Cache } from '../infra/cache/index.js';
 import { deploymentNamespace, NamespacedCache } from '../infra/cache/namespaced.js';
+import { ownerChecks } from './owners.js';
 import { migrate, openDatabase, type Database, type MigrationSet } from '../infra/db/index.js';
 import { buildHttpApp } from '../infra/http/app.js';
 import { ApiKeys } from '../infra/http/auth.js';
@@ -128,7 +129,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
   }
   const cache = options.cache ? new NamespacedCache(options.cache, namespace) : await openCache(config.redisUrl, { logger, keyPrefix: namespace });
   try {
-    const apiKeys = new ApiKeys(db, cache);
+    const apiKeys = new ApiKeys(db, cache, ownerChecks(db, { brands: BRANDS, acquirerId: ACQUIRER_OWNER }));
     // Parties are wired before the one Fastify instance exists; calls resolve it when they happen.
     const holder: { app?: FastifyInstance } = {};
     const base: Transport = new InjectTransport(() => {

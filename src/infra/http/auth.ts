@@ -18,6 +18,11 @@ export function bearer(header: string | string[] | undefined): string | null {
   return m ? m[1]! : null;
 }
 
+/** Whether `ownerId` names a party of this deployment that keys of one role may speak for. */
+export type OwnerCheck = (ownerId: string) => Promise<boolean>;
+/** The owner check of each role; a role without one gets no keys and no key of it is accepted. */
+export type OwnerChecks = Partial<Record<Role, OwnerCheck>>;
+
 const API_KEY_TTL = 60;
 /** How long this process reuses a key it has resolved without asking the shared cache again. */
 const LOCAL_TTL_MS = 1_000;
@@ -29,6 +34,11 @@ const LOCAL_MAX = 10_000;
  * levels: the shared cache (60 s) and this process (1 s, so a party called a thousand times a second
  * asks Redis about its caller's key once a second, not a thousand times). Revocation deletes both
  * before it returns; another process may still accept the revoked key for up to LOCAL_TTL_MS.
+ *
+ * With `owners` (the composition root always passes them), a key is made only for an owner that
+ * exists for its role (a network key for a brand the deployment runs, an issuer key for an existing
+ * issuer, ...), and a key is accepted only while its owner still exists: checked when the key is
+ * resolved (so again within API_KEY_TTL), failing closed for a role without a check or an owner gone.
  */
 export class ApiKeys {
   readonly #local = new Map<string, { principal: Principal; until: number }>();
@@ -36,9 +46,23 @@ export class ApiKeys {
   constructor(
     private readonly db: Database,
     private readonly cache: Cache,
+    private readonly owners?: OwnerChecks,
   ) {}
 
+  /** True when keys of `role` may speak for `ownerId` (always, for a store made without owner checks). */
+  async ownerExists(role: Role, ownerId: string): Promise<boolean> {
+    if (!this.owners) return true;
+    const check = this.owners[role];
+    if (!check) return false;
+    try {
+      return await check(ownerId);
+    } catch {
+      return false;
+    }
+  }
+
   async create(role: Role, ownerId: string, name = ''): Promise<{ id: string; secret: string; role: Role; owner_id: string; name: string; prefix: string }> {
+    if (!(await this.ownerExists(role, ownerId))) throw new AppError('parameter_invalid', { param: 'owner_id', message: `owner_id names no ${role} of this deployment.` });
     const secret = `tsk_${role}_${randomBase62(40)}`;
     return this.insert(role, ownerId, name, secret);
   }
@@ -100,6 +124,8 @@ export class ApiKeys {
     const { rows } = await this.db.query<{ id: string; role: Role; owner_id: string }>('SELECT id, role, owner_id FROM infra.api_keys WHERE secret_hash = $1 AND revoked_at IS NULL', [hash]);
     const row = rows[0];
     if (!row) return null;
+    // Fails closed: a key whose owner is gone (or never existed) speaks for no one.
+    if (!(await this.ownerExists(row.role, row.owner_id))) return null;
     const principal: Principal = { kind: 'apiKey', keyId: row.id, role: row.role, ownerId: row.owner_id };
     await this.cache.set(cacheKey, JSON.stringify(principal), API_KEY_TTL);
     return this.#remember(hex, principal, now);
