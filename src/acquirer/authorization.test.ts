@@ -212,26 +212,34 @@ describe('acquirer: duplicate transmissions', () => {
 });
 
 describe('acquirer: when the network does not answer', () => {
-  it('a network slower than the timeout: 91 to the terminal in time, and a pending reversal', async () => {
-    t.network.reply = (msg) => ({ ...approve(msg), delayMs: 3000 });
-    const req = build0100({ terminal: t.terminals.coffee });
-    const started = performance.now();
-    const { message } = await t.exchange(req);
-    const took = performance.now() - started;
-    assert.equal(message.fields[39], '91');
-    assert.equal(message.fields[2], req.fields[2]);
-    assert.equal(message.fields[11], req.fields[11]);
-    assert.ok(took >= 290 && took < 2500, `answered after ${Math.round(took)} ms`);
-    const r = await row(req.fields[11] as string);
-    assert.equal(r.status, 'timed_out');
-    const revs = await reversalOf(r.id as string);
-    assert.equal(revs.length, 1);
-    assert.equal(revs[0]!.status, 'pending');
-    assert.equal(revs[0]!.reason, 'network_timeout');
-    // The retransmission gets the same 91, and no second network call.
-    const again = await t.exchange(req);
-    assert.equal(again.message.fields[39], '91');
-    assert.equal(t.network.byMti('0100').length, 1);
+  it('a network slower than the timeout: 91 to the terminal at the timeout, and a pending reversal', async () => {
+    // The network answers only once released, after the terminal has had its answer: the 91 cannot have
+    // waited for it, however slowly the machine runs.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    t.network.reply = (msg) => ({ kind: 'hang', release: held.then(() => approve(msg)) });
+    try {
+      const req = build0100({ terminal: t.terminals.coffee });
+      const started = performance.now();
+      const { message } = await t.exchange(req);
+      const took = performance.now() - started;
+      assert.equal(message.fields[39], '91');
+      assert.equal(message.fields[2], req.fields[2]);
+      assert.equal(message.fields[11], req.fields[11]);
+      assert.ok(took >= 290, `answered after ${Math.round(took)} ms, before the 300 ms timeout`);
+      const r = await row(req.fields[11] as string);
+      assert.equal(r.status, 'timed_out');
+      const revs = await reversalOf(r.id as string);
+      assert.equal(revs.length, 1);
+      assert.equal(revs[0]!.status, 'pending');
+      assert.equal(revs[0]!.reason, 'network_timeout');
+      // The retransmission gets the same 91, and no second network call.
+      const again = await t.exchange(req);
+      assert.equal(again.message.fields[39], '91');
+      assert.equal(t.network.byMti('0100').length, 1);
+    } finally {
+      release();
+    }
   });
 
   it('a network that cannot be reached: 91 and a reversal (network_error)', async () => {

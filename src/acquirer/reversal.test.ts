@@ -174,7 +174,7 @@ describe('acquirer: the reversal worker on a timer', () => {
   it('startReversalWorker delivers owed reversals by itself, and stops', async () => {
     const { id } = await timedOut();
     const worker = t.acquirer.startReversalWorker(20);
-    const until = Date.now() + 5_000;
+    const until = Date.now() + 120_000; // a safety net, not a deadline
     while ((await reversals(id))[0]!.status !== 'acknowledged' && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     await worker.stop();
     assert.equal((await reversals(id))[0]!.status, 'acknowledged');

@@ -66,6 +66,9 @@ class FakeIssuerIso implements Transport {
   /** 0410 answers: '00' acknowledges; '91' means "not now". */
   reversalCode = '00';
   delayMs = 0;
+  /** 'slow' 0100s still waiting for `releaseSlow()`: the issuer has not answered them yet. */
+  slowInFlight = 0;
+  #slowWaiting: (() => void)[] = [];
   readonly received: { path: string; apiKey: string | undefined; message: IsoMessage }[] = [];
 
   count(mti: string): number {
@@ -75,6 +78,11 @@ class FakeIssuerIso implements Transport {
     const found = this.received.filter((r) => r.message.mti === mti);
     assert.ok(found.length > 0, `the issuer received no ${mti}`);
     return found[found.length - 1]!.message;
+  }
+
+  /** The slow issuer answers the 0100s it was holding. */
+  releaseSlow(): void {
+    for (const release of this.#slowWaiting.splice(0)) release();
   }
 
   async request<T>(req: TransportRequest): Promise<TransportResponse<T>> {
@@ -93,7 +101,11 @@ class FakeIssuerIso implements Transport {
       case 'decline51':
         return echo('0110', '51');
       case 'slow':
-        await sleep(1000);
+        // Holds the 0100 until the test releases it: the answer comes after the switch's timeout,
+        // however slowly the machine runs.
+        this.slowInFlight++;
+        await new Promise<void>((release) => this.#slowWaiting.push(release));
+        this.slowInFlight--;
         return echo('0110', '00', { 38: 'SLOW01' });
       case 'unavailable':
         throw new PartyUnavailable('issuer', 'connection failed');
@@ -880,17 +892,17 @@ describe('reversals', () => {
     const t = tokens.visa;
     issuer.mode = 'slow';
     const tapped = await tap(t);
-    const started = Date.now();
     const answer = await send('visa', tapped.packed);
     issuer.mode = 'approve';
     assert.equal(code(answer), '91');
-    assert.ok(Date.now() - started < ISSUER_TIMEOUT_MS + 400);
+    assert.equal(issuer.slowInFlight, 1, 'answered at the timeout, without waiting for the issuer');
     const stan = tapped.msg.fields[11] as string;
     assert.equal((await authorization(stan))?.status, 'timed_out');
     const [owed] = await reversalsOf(stan);
     assert.equal(owed?.status, 'pending');
     assert.equal(owed?.reason, 'issuer_timeout');
-    await sleep(800); // the slow issuer finishes with the 0100
+    issuer.releaseSlow(); // the slow issuer finishes with the 0100
+    while (issuer.slowInFlight > 0) await sleep(5);
     const before = issuer.count('0400');
     assert.equal(await networks.runPendingReversals(), 0, 'not before the first delay');
     clockOffsetMs += 2_000;
@@ -1062,7 +1074,7 @@ describe('reversals', () => {
   });
 });
 
-describe('leaks and speed', () => {
+describe('leaks and many taps', () => {
   it('no card number, token number or ICC data in the logs, the switch tables or the outbox', async () => {
     const needles = new Set<string>([...Object.values(CARDS), ...Object.values(tokens).map((t) => t.pan)]);
     const logs = env.logLines.join('\n');
@@ -1082,20 +1094,10 @@ describe('leaks and speed', () => {
     }
   });
 
-  it('switch step latency (in process, fake issuer): p99 well under the 50 ms tap budget', async () => {
+  it('200 taps of one token in a row, each with the next ATC: every one approved (speed is measured by tessera bench, not here)', async () => {
     const t = await provisionToken('visa');
     const taps: Tap[] = [];
     for (let i = 0; i < 200; i++) taps.push(await tap(t));
-    const times: number[] = [];
-    for (const tapped of taps) {
-      const started = performance.now();
-      assert.equal(code(await send('visa', tapped.packed)), '00');
-      times.push(performance.now() - started);
-    }
-    times.sort((a, b) => a - b);
-    const p50 = times[Math.floor(times.length * 0.5)]!;
-    const p99 = times[Math.floor(times.length * 0.99)]!;
-    console.log(`switch step over HTTP inject (${env.db.kind}, ${env.cache.kind}): p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
-    assert.ok(p99 < 50, `p99 ${p99.toFixed(2)} ms`);
+    for (const tapped of taps) assert.equal(code(await send('visa', tapped.packed)), '00');
   });
 });

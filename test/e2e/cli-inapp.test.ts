@@ -25,7 +25,7 @@ function opensslVerify(out: string, paymentData: PaymentData, root: string): { s
 
 /** `tessera applepay token` then `tessera applepay decrypt` on what it wrote, as a user runs them (separate processes). */
 function tessera(args: string[]) {
-  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
+  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
 }
 
 describe('tessera applepay token', () => {
@@ -71,7 +71,7 @@ describe('tessera applepay token', () => {
   });
 
   it('bench inapp: the last line is the JSON summary with approvals', () => {
-    const r = spawnSync(process.execPath, ['bin/tessera.js', 'bench', 'inapp', '--duration', '3', '--concurrency', '2'], { encoding: 'utf8', timeout: 180_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
+    const r = spawnSync(process.execPath, ['bin/tessera.js', 'bench', 'inapp', '--duration', '3', '--concurrency', '2'], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { scenario: string; ok: number; failed: number; rps: number; p50_ms: number; p99_ms: number };
     assert.equal(summary.scenario, 'inapp');

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 /** The scenario and bench commands as a user runs them: separate processes, exit codes, output contracts. */
 function tessera(args: string[], env: Record<string, string> = {}) {
   // Scenarios and benches start their own embedded platform: keep them off the suite's servers.
-  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env } });
+  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env } });
 }
 
 describe('tessera scenario and bench', () => {

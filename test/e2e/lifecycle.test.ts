@@ -211,13 +211,11 @@ describe('lost device ("Find My")', () => {
     assert.equal((await pay(d)).responseCode, '00', 'warms the token cache');
     const deviceId = (await t.env.db.query<{ device_id: string }>('SELECT device_id FROM platform.cards WHERE id = $1', [d.cardId])).rows[0]!.device_id;
 
-    const started = performance.now();
     const r = await req('POST', `/platform/v1/devices/${deviceId}/lost`, account);
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal((r.body.device as { status: string }).status, 'lost');
     const declined = await pay(d);
-    assert.equal(declined.responseCode, '62');
-    assert.ok(performance.now() - started < 1000, 'declined within a second of the report');
+    assert.equal(declined.responseCode, '62', 'declined at once, though the token was in the cache');
     assert.deepEqual(await tokenRow(d.tokenRef), { status: 'suspended', suspended_by: 'platform', status_reason: 'device_lost', card_last4: (await tokenRow(d.tokenRef)).card_last4 });
     // The lost device's own session no longer works (its cached principal was dropped).
     assert.equal((await req('GET', '/platform/v1/cards', d.client.sessionToken)).status, 401);

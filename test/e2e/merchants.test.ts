@@ -227,10 +227,9 @@ describe('domains', () => {
     const redirect = createServer((_req, res) => res.writeHead(302, { location: 'http://169.254.169.254/' }).end());
     await new Promise<void>((resolve) => redirect.listen(0, '127.0.0.1', resolve));
     try {
-      const started = Date.now();
       const failure = await checkAssociation(`127.0.0.1:${(hang.address() as AddressInfo).port}`, 'ab'.repeat(40), { allowLoopback: true, timeoutMs: 300 });
+      // The server never answers: only the 300 ms bound can end the check.
       assert.match(failure ?? '', /did not answer in time/);
-      assert.ok(Date.now() - started < 3000);
       const redirected = await checkAssociation(`127.0.0.1:${(redirect.address() as AddressInfo).port}`, 'ab'.repeat(40), { allowLoopback: true, timeoutMs: 1000 });
       assert.match(redirected ?? '', /HTTP 302/);
     } finally {

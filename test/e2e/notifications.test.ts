@@ -82,7 +82,7 @@ function openStream(token: string, lastEventId?: string): Promise<{ status: numb
         status: res.statusCode ?? 0,
         events,
         res,
-        async waitFor(n, ms = 5000) {
+        async waitFor(n, ms = 120_000) {
           const deadline = Date.now() + ms;
           while (events.length < n && Date.now() < deadline) await sleep(20);
           assert.ok(events.length >= n, `expected ${n} events, got ${events.length}`);

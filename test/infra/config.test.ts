@@ -36,7 +36,7 @@ describe('configuration', () => {
   }
 
   it('makes `tessera start` exit 2 with a one-line message naming the variable', () => {
-    const r = spawnSync(process.execPath, ['bin/tessera.js', 'start'], { env: { ...process.env, DATABASE_URL: 'mysql://root:hunter2@db/x' }, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['bin/tessera.js', 'start'], { env: { ...process.env, DATABASE_URL: 'mysql://root:hunter2@db/x' }, encoding: 'utf8', timeout: 600_000 });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /DATABASE_URL/);
     assert.doesNotMatch(r.stderr, /hunter2|\n\s+at /);
@@ -44,10 +44,10 @@ describe('configuration', () => {
   });
 
   it('makes bad CLI arguments exit 2', () => {
-    const r = spawnSync(process.execPath, ['bin/tessera.js', 'start', '--port', 'x'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, ['bin/tessera.js', 'start', '--port', 'x'], { encoding: 'utf8', timeout: 600_000 });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--port/);
-    const u = spawnSync(process.execPath, ['bin/tessera.js', 'frobnicate'], { encoding: 'utf8', timeout: 30_000 });
+    const u = spawnSync(process.execPath, ['bin/tessera.js', 'frobnicate'], { encoding: 'utf8', timeout: 600_000 });
     assert.equal(u.status, 2);
   });
 });

@@ -222,7 +222,8 @@ async function freePort(): Promise<number> {
 
 async function waitForPort(port: number): Promise<void> {
   const { Socket } = await import('node:net');
-  for (let i = 0; i < 50; i++) {
+  const until = Date.now() + 60_000; // a safety net: a busy machine may take a while to start it
+  while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = new Socket();
       s.once('connect', () => {

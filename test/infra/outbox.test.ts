@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { migrate } from '../../src/infra/db/index.js';
 import { enqueue, OutboxWorker } from '../../src/infra/outbox.js';
 import { createTestEnv, type TestEnv } from '../helpers/env.js';
@@ -55,16 +55,21 @@ describe('outbox', () => {
   it('a round that found a full batch is followed at once by the next, not at the next interval', async () => {
     for (let i = 0; i < 35; i++) await enqueue(env.db, { topic: 'full.changed', aggregateId: `f_${i}`, payload: {} });
     let got = 0;
+    // The worker's interval is under the test's control: exactly one tick ever comes, so every round
+    // after the first happens only because the one before it found a full batch, however slow the machine.
+    mock.timers.enable({ apis: ['setInterval'] });
     const worker = new OutboxWorker(env.db, { batchSize: 10, intervalMs: 1_000 }).on('full', async () => {
       got++;
     });
-    worker.start();
     try {
-      // One interval passes (one tick); the rounds after the first full one follow without waiting.
-      await new Promise((r) => setTimeout(r, 1_800));
+      worker.start();
+      mock.timers.tick(1_000);
+      const until = Date.now() + 120_000; // a safety net, not a deadline
+      while (got < 35 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       assert.equal(got, 35);
     } finally {
       await worker.stop();
+      mock.timers.reset();
     }
   });
 

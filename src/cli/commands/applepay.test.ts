@@ -34,7 +34,7 @@ after(() => {
 
 function tessera(args: string[], dataDir = emptyDataDir): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'applepay', ...args], { timeout: 60_000, env: { ...process.env, TESSERA_DATA_DIR: dataDir } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, 'applepay', ...args], { timeout: 600_000, env: { ...process.env, TESSERA_DATA_DIR: dataDir } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -16,7 +16,7 @@ interface Run {
 
 function tessera(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, 'emv', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, 'emv', ...args], { timeout: 600_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -154,7 +154,7 @@ test('real trace: our builders produce the logged commands', () => {
 
 // ---- Robustness ----
 
-test(`robustness: ${FUZZ_RUNS} random response and command APDUs give a result or a ProtocolError`, { timeout: 120_000 }, () => {
+test(`robustness: ${FUZZ_RUNS} random response and command APDUs give a result or a ProtocolError`, { timeout: 600_000 }, () => {
   const started = performance.now();
   let parsed = 0;
   const pool = TAP_STEPS.map((s) => buildResponse(hex(s.response), s.sw ?? SW.OK));
