@@ -9,7 +9,7 @@ import { parseCommand, parseResponse, swMeaning } from '../protocol/apdu/apdu.js
 import { describeMessage, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { FIELDS } from '../protocol/iso8583/spec.js';
 import { maskTlv, tagName } from '../protocol/tlv/tags.js';
-import { buildTlv, parseTlv, type TlvNode } from '../protocol/tlv/tlv.js';
+import { parseTlv, type TlvNode } from '../protocol/tlv/tlv.js';
 import { RESPONSE_CODES } from '../merchant/terminal/kernel.js';
 
 export interface DecodedTag {
@@ -151,22 +151,8 @@ export function decodeApdu(hex: string, from: string): Decoded {
   }
 }
 
-/**
- * An APDU as it may be kept in a trace: a response's TLV data with card numbers and other sensitive
- * tags masked (undecodable data replaced by FF bytes); commands unchanged (names and DOL data only).
- */
-export function maskApduHex(hex: string, from: string): string {
-  const bytes = fromHex(hex);
-  if (from === 'terminal') return toHex(bytes);
-  const res = parseResponse(bytes);
-  let data: Uint8Array;
-  try {
-    data = res.data.length ? buildTlv(maskTlv(parseTlv(res.data))) : res.data;
-  } catch {
-    data = new Uint8Array(res.data.length).fill(0xff);
-  }
-  return toHex(Uint8Array.from([...data, res.sw1, res.sw2]));
-}
+/** An APDU as it may be kept in a trace (one masker for traces, logs and the console: src/infra/trace.ts). */
+export { maskApduHex } from '../infra/trace.js';
 
 export function decodeHttp(json: unknown): Decoded {
   const j = (json ?? {}) as { method?: string; path?: string; status?: number };

@@ -1,7 +1,7 @@
 import { AcquirerClient } from '../acquirer/client.js';
 import { SANDBOX_ACQUIRER } from '../acquirer/seed.js';
 import { seLink, tracingLink } from '../device/nfc.js';
-import { maskForTrace, maskIsoHex } from '../infra/trace.js';
+import { maskApduHex, maskForTrace, maskIsoHex } from '../infra/trace.js';
 import { call, TracingTransport, type Transport } from '../infra/transport.js';
 import { randomBase62 } from '../infra/ids.js';
 import { ContactlessKernel } from '../merchant/terminal/kernel.js';
@@ -84,7 +84,7 @@ export function terminalTransport(target: Target): Transport {
 /** One tap: the phone (armed by the user's double-click) held to the reader, then the authorization online. */
 export async function tap(target: Target, device: ProvisionedDevice, terminal: TerminalSetup, kernel: ContactlessKernel, amount: number, acquirer = new AcquirerClient(terminalTransport(target), terminal.apiKey)): Promise<TapResult> {
   const trace = target.trace;
-  const link = trace ? tracingLink(seLink(device.se), (t) => trace.record({ ts: new Date().toISOString(), from: t.from, to: t.to, protocol: 'apdu', hex: t.hex })) : seLink(device.se);
+  const link = trace ? tracingLink(seLink(device.se), (t) => trace.record({ ts: new Date().toISOString(), from: t.from, to: t.to, protocol: 'apdu', hex: maskApduHex(t.hex, t.from) })) : seLink(device.se);
   const outcome = await kernel.transact(link, { amount });
   if (outcome.kind !== 'online') return { approved: false, responseCode: '--', reason: outcome.reason, authCode: undefined, request: undefined, packed: undefined, offline: outcome.reason };
   const answer = await acquirer.authorize(outcome.packed);
