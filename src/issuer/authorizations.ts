@@ -59,7 +59,6 @@ import type { Database, Sql } from '../infra/db/database.js';
 import { isUniqueViolation } from '../infra/db/database.js';
 import { newId } from '../infra/ids.js';
 import type { EnvelopeCipher } from '../infra/keys/envelope.js';
-import { announceEnqueued, enqueue } from '../infra/outbox.js';
 import { detectNetwork } from '../protocol/cards/index.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { packMessage, responseMti, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
@@ -83,8 +82,9 @@ import { DecisionQueue } from './decision-queue.js';
 import { authorizationRepo as repo, type AuthorizationCardRow, type AuthorizationRow, type DecisionContext, type DecisionWrite } from './repository.js';
 import type { Caller } from './service.js';
 
-/** The outbox topic of authorization events (approved, declined, reversed), in order per card. */
-export const AUTHORIZATION_TOPIC = 'issuer.authorization';
+// No outbox event per decision: nobody consumes one (the wallet hears of a payment from its network's
+// `network.transaction` event, the merchant from the acquirer), and an event nobody delivers stays
+// pending for ever in the console. The decisions are the issuer's own record (GET …/authorizations).
 
 /** Retries of a decision's transaction on serialization failures (many taps on one account at once). */
 const DECISION_RETRIES = 40;
@@ -113,8 +113,6 @@ interface Decision {
   authorizationId?: string;
   holdId?: string;
   reversalId?: string;
-  /** The outbox event the decision wrote (announced in the caller's context once committed). */
-  eventId?: string;
 }
 
 /** The fields of a 0100 the decision reads, parsed once outside the transaction. */
@@ -231,9 +229,7 @@ export class AuthorizationEngine {
       de55: bytes(msg, 55),
       token: tokenContext(msg),
     };
-    const decision = await this.#decisions.submit({ issuerId, caller, req, now: this.clock() });
-    if (decision.eventId) announceEnqueued(decision.eventId);
-    return decision;
+    return this.#decisions.submit({ issuerId, caller, req, now: this.clock() });
   }
 
   /**
@@ -328,23 +324,6 @@ export class AuthorizationEngine {
           { ledgerAccount: hold.account_id, amount: hold.amount },
         ],
       });
-      await enqueue(tx, {
-        topic: AUTHORIZATION_TOPIC,
-        aggregateId: hold.card_id,
-        payload: {
-          type: 'authorization.reversed',
-          authorization_id: original.id,
-          reversal_id: reversalId,
-          issuer_id: issuerId,
-          card_id: hold.card_id,
-          account_id: hold.account_id,
-          amount: Number(hold.amount),
-          currency: hold.currency,
-          hold_id: hold.id,
-          reversal_mti: mti,
-          created_at: now.toISOString(),
-        },
-      });
       return { code: '00', reason: 'released', replay: false, recorded: true, reversalId, authorizationId: original.id, holdId: hold.id };
     });
     return result === 'busy' ? notRecorded('96', 'busy') : result;
@@ -407,7 +386,6 @@ function decisionWrite(
   const id = newId('iauth', now.getTime());
   const approval = approved ? authCode(randomInt) : null;
   const holdId = approved && card && approval ? newId('hold', now.getTime()) : undefined;
-  const eventId = card ? newId('evt') : undefined;
   const write: DecisionWrite = {
     authorization: {
       id,
@@ -432,37 +410,10 @@ function decisionWrite(
     ...(holdId && card && approval
       ? { approval: { holdId, accountId: card.account_id, cardId: card.id, currency: card.currency, authCode: approval, velocityWindowMs: AUTHORIZATION_LIMITS.velocityWindowMs } }
       : {}),
-    ...(card && eventId
-      ? {
-          event: {
-            eventId,
-            topic: AUTHORIZATION_TOPIC,
-            aggregateId: card.id,
-            payload: {
-              type: approved ? 'authorization.approved' : 'authorization.declined',
-              authorization_id: id,
-              issuer_id: issuerId,
-              card_id: card.id,
-              account_id: card.account_id,
-              last4: card.last4,
-              token_last4: req.token?.tokenLast4 ?? null,
-              amount: Number(req.amount),
-              currency: card.currency,
-              response_code: code,
-              auth_code: approval,
-              reason,
-              hold_id: holdId ?? null,
-              merchant_id: req.merchantId,
-              merchant_name: req.merchantName,
-              created_at: now.toISOString(),
-            },
-          },
-        }
-      : {}),
   };
   return {
     write,
-    decision: { code, reason, ...(approval ? { authCode: approval } : {}), replay: false, recorded: true, authorizationId: id, ...(holdId ? { holdId } : {}), ...(eventId ? { eventId } : {}) },
+    decision: { code, reason, ...(approval ? { authCode: approval } : {}), replay: false, recorded: true, authorizationId: id, ...(holdId ? { holdId } : {}) },
   };
 }
 

@@ -26,7 +26,7 @@ export { seedSandboxIssuers } from './seed.js';
 export { IssuerCardLifecycle, ISSUER_CARD_TOPIC, type IssuerNetworkLink, type CardLifecycleView } from './card-lifecycle.js';
 export { IssuerTokenNotifications } from './token-notifications.js';
 export { IssuerService, type AccountBalance, type InvariantReport } from './service.js';
-export { AUTHORIZATION_TOPIC, type MessageOutcome } from './authorizations.js';
+export type { MessageOutcome } from './authorizations.js';
 export { AUTHORIZATION_LIMITS, cdcvmPerformed, keyOfOriginal, keyOfRequest } from './authorization-rules.js';
 
 /**
