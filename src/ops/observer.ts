@@ -28,8 +28,8 @@ interface Context {
 
 const als = new AsyncLocalStorage<Context>();
 
-/** `external`: this request came from outside (not a party calling another in process). */
-type TracedRequest = FastifyRequest & { external?: boolean; rootEvent?: TraceEvent };
+/** `external`: this request came from outside (not a party calling another in process); `startedAt`: its own arrival. */
+type TracedRequest = FastifyRequest & { external?: boolean; rootEvent?: TraceEvent; startedAt?: bigint };
 
 export interface TraceRecord extends TraceEvent {
   seq: number;
@@ -224,11 +224,11 @@ export class Counters {
 
 /** Paths whose external requests are recorded even when they reach no other party. */
 const ALWAYS_RECORDED = /^\/acquirer\/v1\/(?:ecommerce\/)?authorizations$/;
-/** Reads and the console's own traffic are never recorded as a flow. */
-const NEVER_RECORDED = /^\/(?:ops|sandbox|health|docs|openapi|v1\/errors|console|wallet|terminal|store|assets)(?:[/?]|$)/;
+/** Reads, the pages and the console's own traffic are never recorded as a flow (the store's API is: a web payment starts there). */
+const NEVER_RECORDED = /^\/(?:ops|sandbox|health|docs|openapi|v1\/errors|console|wallet|terminal|store(?!\/api\/)|assets)(?:[/?]|$)/;
 
 function partyOfPath(path: string): string {
-  const m = /^\/(acquirer|platform|ops|sandbox)\b/.exec(path);
+  const m = /^\/(acquirer|platform|ops|sandbox|store)\b/.exec(path);
   if (m) return m[1]!;
   const n = /^\/(network|issuer)\/([^/?]+)/.exec(path);
   return n ? `${n[1]}:${n[2]}` : 'platform';
@@ -300,6 +300,7 @@ export class Observer {
   install(app: FastifyInstance): void {
     app.addHook('onRequest', (req, _reply, done) => {
       const ctx = als.getStore();
+      (req as TracedRequest).startedAt = process.hrtime.bigint();
       if (ctx?.owner === this) return done();
       (req as TracedRequest).external = true;
       als.run({ owner: this, id: newCorrelation(), start: process.hrtime.bigint() }, done);
@@ -319,10 +320,15 @@ export class Observer {
     });
     app.addHook('onSend', async (req, reply, payload) => {
       const ctx = als.getStore();
-      if (ctx?.owner !== this || !(req as TracedRequest).external) return payload;
+      if (ctx?.owner !== this) return payload;
       const path = req.url.split('?')[0]!;
-      const ms = Number(process.hrtime.bigint() - ctx.start) / 1e6;
-      if (req.method === 'POST' && ALWAYS_RECORDED.test(path)) this.#count(reply.statusCode, payload, ms);
+      // Every answer of the acquirer's authorization routes counts, also to a party of this process (the
+      // demo store's web payments reach the acquirer in process): the console's counters and its list of
+      // the acquirer's authorizations must agree. A replayed answer (same Idempotency-Key) is no new one.
+      if (req.method === 'POST' && ALWAYS_RECORDED.test(path) && reply.getHeader('idempotent-replayed') !== 'true') {
+        this.#count(reply.statusCode, payload, Number(process.hrtime.bigint() - ((req as TracedRequest).startedAt ?? ctx.start)) / 1e6);
+      }
+      if (!(req as TracedRequest).external) return payload;
       const rootEvent = (req as TracedRequest).rootEvent;
       if (rootEvent && (ALWAYS_RECORDED.test(path) || this.traces.get(ctx.id))) {
         this.traces.add(ctx.id, rootEvent, { first: true });

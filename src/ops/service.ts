@@ -114,7 +114,10 @@ export class OpsService {
       object: 'list' as const,
       has_more: acq.has_more,
       data: acq.data.map((a) => {
-        const key = transmissionKey(a.terminal_id, a.stan, a.transmitted);
+        // A tap's flow is found by its 0100's DE 41/11/7; a web payment's (the acquirer makes up its own
+        // 0100, with its own DE 11) by the authorization's id, which its JSON answer carries.
+        const isoKey = transmissionKey(a.terminal_id, a.stan, a.transmitted);
+        const key = [isoKey, `id:${a.id}`].find((k) => this.deps.observer.traces.find(k) !== undefined) ?? isoKey;
         const n = network.get(hopKey(a.terminal_id, a.rrn, a.transmitted));
         const i = issuer.get(hopKey(a.terminal_id, a.rrn, a.transmitted));
         return {
