@@ -7,7 +7,7 @@ import { AppError, errorEntry, lookupError, registerErrors } from '../infra/erro
 
 /**
  * Serves the browser app (web/, built to web/dist by scripts/build-web.mjs): the SPA entry at each page's
- * path and the hashed assets under /assets/. No directory listing, no dotfiles, nothing outside the
+ * path (the front door at /) and the hashed assets under /assets/. No directory listing, no dotfiles, nothing outside the
  * build folder. The payment sheet (/wallet/pay) is the one page another origin may frame: a merchant's
  * checkout page opens it in an iframe (ApplePaySession); every other page refuses to be framed elsewhere.
  */
@@ -16,8 +16,8 @@ if (!lookupError('web_app_not_built')) {
   registerErrors({ web_app_not_built: errorEntry('api_error', 503, 'The web app is not built: run `npm run build:web` (npm start builds it).') });
 }
 
-/** Pages the SPA routes (web/src/main.tsx). */
-export const WEB_PAGES: readonly string[] = ['/wallet', '/wallet/pay', '/terminal', '/store', '/console'];
+/** Pages the SPA routes (web/src/main.tsx): the front door (/) first. */
+export const WEB_PAGES: readonly string[] = ['/', '/wallet', '/wallet/pay', '/terminal', '/store', '/console'];
 
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -92,7 +92,7 @@ export async function registerWebApp(app: FastifyInstance, options: WebAppOption
   for (const path of WEB_PAGES) {
     const handler = page(path === '/wallet/pay');
     app.get(path, { schema: { hide: true } }, handler);
-    app.get(`${path}/`, { schema: { hide: true } }, handler);
+    if (path !== '/') app.get(`${path}/`, { schema: { hide: true } }, handler);
   }
 
   app.get('/assets/:name', { schema: { hide: true } }, async (req, reply) => {

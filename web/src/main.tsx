@@ -4,6 +4,7 @@ import './shared/styles.css';
 
 // One entry for every page the platform serves; each page is its own chunk.
 const ROUTES: { path: RegExp; title: string; page: LazyExoticComponent<ComponentType> }[] = [
+  { path: /^\/$/, title: 'Tessera', page: lazy(() => import('./home/HomePage')) },
   { path: /^\/wallet\/pay\/?$/, title: 'Apple Pay sheet', page: lazy(() => import('./wallet/PaySheet')) },
   { path: /^\/wallet\/?$/, title: 'Tessera Wallet', page: lazy(() => import('./wallet/WalletPage')) },
   { path: /^\/terminal\/?$/, title: 'Tessera Terminal', page: lazy(() => import('./terminal/TerminalPage')) },
@@ -17,6 +18,7 @@ function NotFound() {
       <h1>Page not found</h1>
       <nav aria-label="Pages">
         <ul>
+          <li><a href="/">Tessera: start here</a></li>
           <li><a href="/wallet">Wallet</a></li>
           <li><a href="/terminal">Terminal</a></li>
           <li><a href="/store">Store</a></li>

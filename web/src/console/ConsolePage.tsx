@@ -9,6 +9,7 @@
 import { Fragment, useCallback, useEffect, useId, useMemo, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { DE48 } from '../../../src/protocol/iso8583/spec.js';
 import { parseSubelements } from '../../../src/protocol/iso8583/subelements.js';
+import { markStep } from '../shared/progress';
 import './console.css';
 
 // ---- API ----
@@ -110,8 +111,12 @@ async function api<T>(key: string, path: string): Promise<T> {
 
 const LANES = ['device', 'terminal', 'merchant', 'acquirer', 'network', 'issuer', 'platform'] as const;
 
+/** The demo store is a merchant; a browser without credentials (the shopper's page) stands where the device does. */
+const LANE_OF: Readonly<Record<string, string>> = { store: 'merchant', client: 'device' };
+
 function laneOf(party: string): string {
-  const base = party.split(':')[0]!;
+  const name = party.split(':')[0]!;
+  const base = LANE_OF[name] ?? name;
   return (LANES as readonly string[]).includes(base) ? base : 'platform';
 }
 
@@ -567,6 +572,7 @@ export default function ConsolePage() {
       ]);
       setCounters(c);
       setAuths(a.data);
+      markStep('console_opened');
       setOutbox(o);
       setDeliveries(d.data);
       setError(null);
