@@ -39,6 +39,11 @@ export function newCredentials(): { email: string; password: string; name: strin
 /** Sign-up on /wallet and registration of this browser profile as a phone. */
 export async function signUpAndRegister(page: Page, user: { email: string; password: string; name: string }, deviceName = 'My iPhone', shots?: { env: BrowserEnv; prefix: string }): Promise<void> {
   await page.goto('/wallet');
+  await signUpHere(page, user, deviceName, shots);
+}
+
+/** The same on a /wallet page already open (reached by a link). */
+export async function signUpHere(page: Page, user: { email: string; password: string; name: string }, deviceName = 'My iPhone', shots?: { env: BrowserEnv; prefix: string }): Promise<void> {
   await page.getByRole('heading', { name: 'Create your account' }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill(user.name);
   await page.getByLabel('E-mail').fill(user.email);
@@ -66,13 +71,12 @@ async function registerDevice(page: Page, deviceName: string, shots?: { env: Bro
   await page.getByRole('heading', { name: 'Cards' }).waitFor({ timeout: 30_000 });
 }
 
-/** Adds a sandbox test card through the add-card screen; the yellow path reads the code from the simulated SMS. */
+/** Adds a sandbox test card through the add-card screen ("Use" adds it at once); the yellow path reads the code from the simulated SMS. */
 export async function addTestCard(page: Page, card: SandboxCard, shots?: { env: BrowserEnv; prefix: string }): Promise<void> {
   await page.getByRole('button', { name: 'Add card' }).click();
   await page.getByRole('heading', { name: 'Add a card' }).waitFor();
-  await page.getByRole('button', { name: `Use ${card.label} (${card.path})` }).click();
   if (shots) await shots.env.screenshot(page, `${shots.prefix}-add-card`);
-  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('button', { name: `Use ${card.label} (${card.path})` }).click();
   if (card.path === 'yellow') {
     await page.getByRole('heading', { name: 'Verify your card' }).waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Send code' }).click();

@@ -1,5 +1,6 @@
 /// <reference types="applepayjs" />
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { markStep } from '../shared/progress';
 
 // /store: "Tessera Outfitters", a merchant page written as for real Apple Pay on the web. It loads the
 // platform's ApplePaySession script and uses the global ApplePaySession exactly as Apple documents it;
@@ -213,6 +214,11 @@ export default function StorePage() {
         (o) => {
           setOrder(o);
           const ok = o.status === 'paid';
+          if (ok) {
+            // The order holds what was bought: the cart starts again empty (the paid order stays shown).
+            setCart({});
+            markStep('paid_on_web');
+          }
           note(ok ? `Paid: authorization ${o.payment?.authCode ?? ''} approved.` : `Declined (${o.payment?.responseCode ?? '?'} ${o.payment?.declineReason ?? ''}).`);
           session.completePayment({ status: ok ? ApplePaySession.STATUS_SUCCESS : ApplePaySession.STATUS_FAILURE });
         },

@@ -4,6 +4,7 @@ import { describeMessage, unpackMessage } from '../../../src/protocol/iso8583/is
 import { FIELDS } from '../../../src/protocol/iso8583/spec.js';
 import { ContactlessKernel, type AuthorizationResult, type KernelOutcome } from '../../../src/merchant/terminal/kernel.js';
 import { viewCommand, viewResponse, type ApduView, type ResponseView, type TagView } from '../shared/emv-view';
+import { markStep } from '../shared/progress';
 import { errorText, money } from '../shared/format';
 import { ReaderField, newId } from '../shared/nfc-channel';
 import { sandboxOverview, type SandboxOverview } from '../shared/platform';
@@ -126,6 +127,14 @@ export default function TerminalPage() {
     try {
       outcome = await kernel.transact(link, { amount });
     } catch (err) {
+      // 6985 to SELECT PPSE: the phone offers no card because none is authorised for a payment (no
+      // double-click and Face ID, or the card is suspended), not because it has no payment application.
+      if ((err as { sw?: number }).sw === 0x6985) {
+        const reason = 'the phone offered no card: it was not authorised for this payment. Double-click the side button and pass Face ID first (a suspended card is never offered).';
+        setPhase({ kind: 'result', approved: false, title: 'Not authorised on the phone', reason, authCode: null });
+        reader.current!.result(tapId, phone.phoneId, false, 'Not authorised: double-click the side button and pass Face ID first, then hold near the reader.');
+        return;
+      }
       const reason = `card read failed (${(err as { code?: string }).code ?? 'error'}): ${errorText(err)}`;
       setPhase({ kind: 'result', approved: false, title: 'Declined', reason, authCode: null });
       reader.current!.result(tapId, phone.phoneId, false, 'card read failed');
@@ -159,6 +168,7 @@ export default function TerminalPage() {
       reader.current!.result(tapId, phone.phoneId, false, reason);
       return;
     }
+    if (result.approved) markStep('paid_in_store');
     setPhase({ kind: 'result', approved: result.approved, title: result.approved ? 'Approved' : 'Declined', reason: `${result.responseCode} · ${result.reason}`, authCode: result.authCode });
     reader.current!.result(tapId, phone.phoneId, result.approved, result.reason);
   };

@@ -3,6 +3,7 @@ import type { SandboxMessage, VerificationMethod } from '../../../src/device/pla
 import type { Wallet, AddCardResult } from '../../../src/device/wallet.js';
 import { NETWORK_NAMES, errorText } from '../shared/format';
 import type { SandboxOverview } from '../shared/platform';
+import { markStep } from '../shared/progress';
 
 type TestCard = SandboxOverview['testCards'][number];
 
@@ -25,16 +26,12 @@ export function AddCard(props: { wallet: Wallet; testCards: TestCard[]; onDone: 
   const [error, setError] = useState<string | null>(null);
   const ids = { pan: useId(), exp: useId(), cvv: useId(), name: useId(), score: useId(), code: useId() };
 
-  const use = (c: TestCard) => {
-    setPan(c.number);
-    setExpiry(c.expiry);
-    setCvv(c.cvv);
-    setName(c.cardholderName);
-    setError(null);
-  };
 
   const settle = (r: AddCardResult) => {
-    if (r.state === 'active') setStep({ kind: 'done', last4: r.card.last4 });
+    if (r.state === 'active') {
+      markStep('card_added');
+      setStep({ kind: 'done', last4: r.card.last4 });
+    }
     else {
       setStep({ kind: 'verify', cardId: r.card.id, last4: r.card.last4, methods: r.methods, sent: false, messages: [] });
       setMethod(r.methods[0]?.id ?? '');
@@ -53,16 +50,26 @@ export function AddCard(props: { wallet: Wallet; testCards: TestCard[]; onDone: 
     }
   };
 
-  const submit = () =>
+  const submit = (card: { pan: string; expiry: string; cvv: string; name: string } = { pan, expiry, cvv, name }) =>
     guard(async () => {
-      const m = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(expiry);
+      const m = /^\s*(\d{1,2})\s*\/\s*(\d{2}|\d{4})\s*$/.exec(card.expiry);
       if (!m) throw new Error('Expiry must be MM/YY.');
       const year = m[2]!.length === 2 ? 2000 + Number(m[2]) : Number(m[2]);
-      const r = await props.wallet.addCard({ pan, expMonth: Number(m[1]), expYear: year, cvv, name }, score ? { sandboxDeviceScore: Number(score) } : {});
+      const r = await props.wallet.addCard({ pan: card.pan, expMonth: Number(m[1]), expYear: year, cvv: card.cvv, name: card.name }, score ? { sandboxDeviceScore: Number(score) } : {});
       setPan('');
       setCvv('');
       settle(r);
     });
+
+  /** "Use" on a test card: fills the form (so it can be seen) and adds the card at once, as "Continue" would. */
+  const use = (c: TestCard) => {
+    if (busy) return;
+    setPan(c.number);
+    setExpiry(c.expiry);
+    setCvv(c.cvv);
+    setName(c.cardholderName);
+    void submit({ pan: c.number, expiry: c.expiry, cvv: c.cvv, name: c.cardholderName });
+  };
 
   const current = step.kind === 'verify' ? step : null;
 
@@ -226,7 +233,10 @@ export function AddCard(props: { wallet: Wallet; testCards: TestCard[]; onDone: 
       {props.testCards.length > 0 && (
         <div className="test-cards">
           <h3>Sandbox test cards</h3>
-          <p className="hint">Public sandbox numbers (never real cards). Green adds at once, yellow asks for a one-time code, red is declined.</p>
+          <p className="hint">
+            Public sandbox numbers (never real cards). &quot;Use&quot; fills in the form and adds the card at once (no need to press &quot;Continue&quot;): green is added
+            straight away, yellow asks for a one-time code, red is declined.
+          </p>
           <table>
             <thead>
               <tr>
@@ -256,7 +266,7 @@ export function AddCard(props: { wallet: Wallet; testCards: TestCard[]; onDone: 
                     <span className={`path path-${c.path}`}>{c.path}</span>
                   </td>
                   <td>
-                    <button type="button" onClick={() => use(c)} aria-label={`Use ${c.label} (${c.path})`}>
+                    <button type="button" disabled={busy} onClick={() => use(c)} aria-label={`Use ${c.label} (${c.path})`} title="Fill in the form with this card and add it">
                       Use
                     </button>
                   </td>

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { isNoAnswer } from '../../../src/device/platform-api.js';
 import { errorCode, errorStatus, errorText } from '../shared/format';
 import { sandboxOverview, type SandboxOverview } from '../shared/platform';
+import { markStep } from '../shared/progress';
 import { loadDevice, saveSession, setUpAndRegister, signIn, signUp, wipe, type BrowserDevice, type DeviceKind } from './device';
 import { WalletHome } from './WalletHome';
 
@@ -110,6 +111,24 @@ export default function WalletPage() {
   );
 }
 
+/** The platform's minimum (src/platform/schemas.ts Password): checked here first to say it in a sentence. */
+const MIN_PASSWORD = 10;
+
+/** What the platform refused, in a sentence for a person (its validation messages name JSON fields). */
+function signUpErrorText(err: unknown): string {
+  const code = errorCode(err);
+  const param = err && typeof err === 'object' ? (err as { body?: { error?: { param?: unknown } } }).body?.error?.param : undefined;
+  if (code === 'email_taken') return 'An account with this e-mail already exists: choose "I have an account" to sign in.';
+  if (code === 'parameter_invalid') {
+    const field = typeof param === 'string' ? param.replace(/^\/?(body\/)?/, '') : '';
+    if (field.includes('password')) return `Choose a password of at least ${MIN_PASSWORD} characters.`;
+    if (field.includes('email')) return 'Enter an e-mail address such as ada@example.com.';
+    if (field.includes('name')) return 'Enter your name.';
+  }
+  if (errorStatus(err) === 429) return 'Too many attempts from this browser: wait a minute and try again.';
+  return errorText(err);
+}
+
 function AuthScreen(props: { device: BrowserDevice; sandbox: SandboxOverview | null; notice: string | null; onSignedIn: () => void }) {
   // A device already set up here most likely belongs to an account: offer sign-in first.
   const [mode, setMode] = useState<'signin' | 'signup'>(props.device.deviceId ? 'signin' : 'signup');
@@ -127,6 +146,7 @@ function AuthScreen(props: { device: BrowserDevice; sandbox: SandboxOverview | n
     const p = creds?.password ?? password;
     try {
       if (mode === 'signup' && !creds) {
+        if (p.length < MIN_PASSWORD) throw new Error(`Choose a password of at least ${MIN_PASSWORD} characters (yours has ${p.length}).`);
         const token = await signUp({ email: e, password: p, name: name.trim() });
         await saveSession(props.device, { token, email: e, deviceBound: false });
       } else {
@@ -140,9 +160,10 @@ function AuthScreen(props: { device: BrowserDevice; sandbox: SandboxOverview | n
         }
         await saveSession(props.device, { token: result.token, email: e, deviceBound: result.deviceBound });
       }
+      markStep('signed_up');
       props.onSignedIn();
     } catch (err) {
-      setError(errorText(err));
+      setError(signUpErrorText(err));
     } finally {
       setBusy(false);
     }
@@ -171,7 +192,20 @@ function AuthScreen(props: { device: BrowserDevice; sandbox: SandboxOverview | n
         <label htmlFor={ids.email}>E-mail</label>
         <input id={ids.email} type="email" autoComplete="email" value={email} onChange={(ev) => setEmail(ev.target.value)} required />
         <label htmlFor={ids.password}>Password</label>
-        <input id={ids.password} type="password" autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} value={password} onChange={(ev) => setPassword(ev.target.value)} required />
+        <input
+          id={ids.password}
+          type="password"
+          autoComplete={mode === 'signup' ? 'new-password' : 'current-password'}
+          value={password}
+          onChange={(ev) => setPassword(ev.target.value)}
+          required
+          {...(mode === 'signup' ? { 'aria-describedby': `${ids.password}-hint` } : {})}
+        />
+        {mode === 'signup' && (
+          <p id={`${ids.password}-hint`} className="hint">
+            At least {MIN_PASSWORD} characters.
+          </p>
+        )}
         <div className="button-row">
           <button type="submit" className="primary" disabled={busy}>
             {mode === 'signup' ? 'Sign up' : 'Sign in'}
@@ -220,7 +254,10 @@ function SetupScreen(props: { device: BrowserDevice; label: string; onDone: () =
           setBusy(true);
           setError(null);
           setUpAndRegister(props.device, { name: name.trim(), passcode, faceId, userToken: props.device.session!.token })
-            .then(props.onDone, (err) => {
+            .then(() => {
+              markStep('phone_registered');
+              props.onDone();
+            }, (err) => {
               setError(errorStatus(err) === 401 ? 'Your session ended; sign in again.' : errorText(err));
               ready.current = props.device.chips !== null;
             })
