@@ -105,7 +105,8 @@ export function createNetworks(deps: NetworkDeps): Networks {
     ...deps.switch,
     reversal: { ...DEFAULT_SWITCH_SETTINGS.reversal, ...deps.switch?.reversal },
   };
-  const sw = new NetworkSwitch({ db: deps.db, hsm, vault, tokens, directory, issuerIso: deps.issuerIso, clock, logger, settings });
+  const suspendToken = (tokenRef: string, reason: string) => lifecycle.suspendByNetwork(tokenRef, reason);
+  const sw = new NetworkSwitch({ db: deps.db, hsm, vault, tokens, directory, issuerIso: deps.issuerIso, clock, logger, settings, suspendToken });
   return {
     name: 'network',
     service,

@@ -3,7 +3,8 @@ import { enqueue } from '../infra/outbox.js';
 import type { Brand } from './brands.js';
 import type { TokenRow, TokenStatus } from './repository.js';
 
-export type Actor = 'platform' | 'issuer';
+/** Who changed a token: its requestor (the wallet platform), its issuer, or the network itself (cryptogram failures). */
+export type Actor = 'platform' | 'issuer' | 'network';
 
 /** The outbox topic of the same changes told to the token's issuer (aggregate: the token ref). */
 export const ISSUER_TOKEN_TOPIC = 'network.issuer_token';
@@ -16,7 +17,7 @@ export interface IssuerTokenEvent {
   type: 'token.created' | 'token.suspended' | 'token.resumed' | 'token.deleted' | 'token.pan_updated' | 'token.keys_refreshed';
   status: TokenStatus;
   reason: string;
-  actor: Actor | 'network';
+  actor: Actor;
   token_last4: string;
   /** The card's payment account reference: the issuer finds its card by it (no card number travels). */
   par: string | null;

@@ -75,7 +75,7 @@ export function planTransition(
       return { to: 'suspended', suspendedBy: actor, resume: false };
     case 'resume':
       if (status !== 'suspended') throw forbidden(`Only a suspended token can be resumed; this one is ${status}.`);
-      if (actor !== 'issuer' && suspendedBy !== actor) throw forbidden('This token was suspended by the issuer; only the issuer can resume it.');
+      if (actor !== 'issuer' && suspendedBy !== actor) throw forbidden(`This token was suspended by the ${suspendedBy ?? 'issuer'}; only it or the issuer can resume it.`);
       return { to: 'active', suspendedBy: null, resume: true };
     case 'delete':
       return { to: 'deleted', suspendedBy: null, resume: false };
@@ -115,6 +115,21 @@ export class TokenLifecycle {
       return this.#apply(tx, row, caller.actor, action, reason);
     });
     await this.#invalidate([view.token_ref]);
+    return view;
+  }
+
+  /**
+   * The network's own suspension of a token (repeated cryptogram failures: docs/authorization.md): an
+   * active token becomes suspended by the network, told to the requestor and the issuer like any change;
+   * only the issuer resumes it. Undefined when the token is no longer active (nothing to do).
+   */
+  async suspendByNetwork(tokenRef: string, reason: string): Promise<TokenLifecycleView | undefined> {
+    const view = await this.run(async (tx) => {
+      const row = await repo.tokenByRef(tx, tokenRef, true);
+      if (!row || row.status !== 'active') return undefined;
+      return this.#apply(tx, row, 'network', 'suspend', reason);
+    });
+    if (view) await this.#invalidate([view.token_ref]);
     return view;
   }
 

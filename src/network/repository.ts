@@ -224,8 +224,8 @@ export const networkRepo = {
     return rows;
   },
 
-  async lifecycleOf(sql: Sql, tokenRef: string): Promise<{ suspended_by: 'platform' | 'issuer' | null; status_reason: string | null } | undefined> {
-    const { rows } = await sql.query<{ suspended_by: 'platform' | 'issuer' | null; status_reason: string | null }>(
+  async lifecycleOf(sql: Sql, tokenRef: string): Promise<{ suspended_by: 'platform' | 'issuer' | 'network' | null; status_reason: string | null } | undefined> {
+    const { rows } = await sql.query<{ suspended_by: 'platform' | 'issuer' | 'network' | null; status_reason: string | null }>(
       'SELECT suspended_by, status_reason FROM network.tokens WHERE token_ref = $1',
       [tokenRef],
     );
@@ -236,7 +236,7 @@ export const networkRepo = {
   async setLifecycleStatus(
     sql: Sql,
     tokenRef: string,
-    c: { from: TokenStatus; to: TokenStatus; suspendedBy: 'platform' | 'issuer' | null; reason: string; resume: boolean },
+    c: { from: TokenStatus; to: TokenStatus; suspendedBy: 'platform' | 'issuer' | 'network' | null; reason: string; resume: boolean },
   ): Promise<boolean> {
     const { rowCount } = await sql.query(
       `UPDATE network.tokens SET status = $3, suspended_by = $4, status_reason = $5, status_changed_at = now(), updated_at = now(),
@@ -534,6 +534,22 @@ export const switchRepo = {
       [...insertValues(a), r.status, r.responseCode, r.authCode, r.declineReason, r.latencyMs, r.completedAt, event.eventId, event.topic, event.aggregateId, JSON.stringify(event.payload)],
     );
     return rows.length === 1;
+  },
+
+  /**
+   * The token's authorizations declined for one of `reasons` since its last admitted one (an ATC advanced:
+   * a replay refused for its ATC is no admission), the failures in a row the lock-out counts.
+   */
+  async cryptogramFailuresSinceAdmitted(sql: Sql, tokenRef: string, reasons: string[]): Promise<number> {
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM network.authorizations
+        WHERE token_ref = $1 AND decline_reason = ANY($2::text[])
+          AND created_at > coalesce((SELECT max(created_at) FROM network.authorizations
+                                      WHERE token_ref = $1 AND atc IS NOT NULL AND decline_reason IS DISTINCT FROM 'atc_replayed'
+                                        AND decline_reason IS DISTINCT FROM 'atc_lower'), '-infinity')`,
+      [tokenRef, reasons],
+    );
+    return rows[0]!.n;
   },
 
   async countAtcRejection(sql: Sql, tokenRef: string): Promise<number> {

@@ -32,6 +32,7 @@ import { NetworkClient } from './client.js';
 import type { CardVerification, CardVerificationRequest, IssuerGateway } from './issuers.js';
 import { createNetworks, type Networks } from './index.js';
 import { switchRepo, type NewAuthorization } from './repository.js';
+import { DEFAULT_SWITCH_SETTINGS } from './switch.js';
 import type { ProvisioningPayload } from './service.js';
 import { TokenDirectory } from './token-directory.js';
 
@@ -673,6 +674,40 @@ describe('declines by the network', () => {
     assert.equal((await tokenState(t.ref)).atc_high_water, 0);
     const good = await tap(t, { atc: 7 });
     assert.equal(code(await send('visa', good.packed)), '00');
+  });
+
+  it('cryptograms that keep failing on one token: the network suspends it at the limit, tells the platform and issuer; a good one in between starts the count again', async () => {
+    const limit = DEFAULT_SWITCH_SETTINGS.cryptogramFailureLimit;
+    const forge = async (t: DeviceToken) => {
+      const forged = await tap(t, { tamper: ({ arqc }) => (arqc[0]! ^= 0xff) });
+      assert.equal(code(await send('discover', forged.packed)), '88');
+    };
+    const t = await provisionToken('discover');
+    // limit − 1 failures, a genuine tap, limit − 1 more: never suspended (the count is of failures in a row).
+    for (let i = 1; i < limit; i++) await forge(t);
+    assert.equal(code(await send('discover', (await tap(t)).packed)), '00');
+    for (let i = 1; i < limit; i++) await forge(t);
+    assert.equal((await tokenState(t.ref)).status, 'active');
+    // A replay of a genuine message is refused by its ATC and does not reset the count.
+    const genuine = await tap(t);
+    assert.equal(code(await send('discover', genuine.packed)), '00');
+    const genuineAtc = t.atc;
+    for (let i = 1; i < limit; i++) await forge(t);
+    assert.equal(code(await send('discover', (await tap(t, { atc: genuineAtc })).packed)), '63');
+    await forge(t);
+    const { rows } = await env.db.query<{ status: string; suspended_by: string; status_reason: string }>('SELECT status, suspended_by, status_reason FROM network.tokens WHERE token_ref = $1', [t.ref]);
+    assert.deepEqual(rows[0], { status: 'suspended', suspended_by: 'network', status_reason: 'cryptogram_failures' });
+    // Told to the token requestor (the wallet platform) and the issuer, through the outbox.
+    const events = await env.db.query<{ topic: string; payload: { status: string; actor: string; reason: string } }>(
+      "SELECT topic, payload FROM infra.outbox WHERE aggregate_id = $1 AND payload->>'reason' = 'cryptogram_failures' ORDER BY id",
+      [t.ref],
+    );
+    assert.deepEqual(events.rows.map((e) => [e.topic, e.payload.status, e.payload.actor]).sort(), [['network.issuer_token', 'suspended', 'network'], ['network.token', 'suspended', 'network']]);
+    // Even a genuine cryptogram is refused now (62); the wallet platform may not resume it, the issuer may.
+    assert.equal(code(await send('discover', (await tap(t)).packed)), '62');
+    const byPlatform = await app.inject({ method: 'POST', url: `/network/discover/v1/tokens/${t.ref}/resume`, headers: { authorization: `Bearer ${requestor.discover.key}` }, payload: { reason: 'user_request' } });
+    assert.equal(byPlatform.statusCode, 409, byPlatform.body);
+    assert.equal(byPlatform.json().error.code, 'token_transition_forbidden');
   });
 
   it('a replayed or lower ATC → 63, counted, logged as a metric without the number', async () => {

@@ -30,6 +30,11 @@ export interface SwitchSettings {
   /** A pending authorization older than issuerTimeoutMs + staleGraceMs belongs to a process that stopped. */
   staleGraceMs: number;
   /**
+   * Cryptograms that failed verification in a row (since the token's last admitted one) after which the
+   * network suspends the token itself (docs/authorization.md, "Cryptogram failures").
+   */
+  cryptogramFailureLimit: number;
+  /**
    * The repeat policy every reversal follows (src/infra/reversal-policy.ts: doubling backoff, `failed` for
    * the operator after maxAttempts), how many one run sends at most, and how long the first 0400 after an
    * issuer timeout waits (the issuer may still be working on the 0100).
@@ -39,6 +44,7 @@ export interface SwitchSettings {
 
 export const DEFAULT_SWITCH_SETTINGS: SwitchSettings = {
   issuerTimeoutMs: 1500,
+  cryptogramFailureLimit: 10,
   staleGraceMs: 5000,
   reversal: { ...REVERSAL_RETRY, firstDelayMs: 1500, batchSize: 50 },
 };
@@ -54,6 +60,8 @@ export interface SwitchDeps {
   clock: () => Date;
   logger: Logger;
   settings: SwitchSettings;
+  /** Suspends a token on the network's own account (repeated cryptogram failures); TokenLifecycle.suspendByNetwork. */
+  suspendToken?: (tokenRef: string, reason: string) => Promise<unknown>;
 }
 
 /** DE 2, 3, 4, 7, 11, 22, 41, 49: without them a 0100 cannot be checked, deduplicated or routed. */
@@ -64,6 +72,11 @@ const ECHO = [2, 3, 4, 7, 11, 12, 13, 14, 32, 37, 41, 42, 49, 90] as const;
 const LOGGED = [3, 4, 7, 11, 18, 22, 25, 32, 37, 38, 39, 41, 42, 49, 90] as const;
 /** DE 48 subelements only the network writes: an acquirer's copies are dropped. */
 const TOKEN_CONTEXT: readonly string[] = [DE48.TOKEN_PAN, DE48.TOKEN_EXPIRY, DE48.TOKEN_REQUESTOR_ID, DE48.CRYPTOGRAM_RESULT, DE48.DEVICE_ID, DE48.DOMAIN_CHECK];
+/**
+ * Declines that mean a cryptogram failed verification: they count towards the token's lock-out. An amount
+ * or currency that differs from what the card signed is not among them: a terminal's fault, not the token's.
+ */
+const CRYPTOGRAM_FAILURES: ReadonlySet<string> = new Set(['arqc_invalid', 'online_cryptogram_invalid']);
 /** A 0410/0430 with one of these means "not now": the reversal is sent again. */
 const RETRY_CODES: ReadonlySet<string> = new Set(['91', '96']);
 /**
@@ -291,14 +304,14 @@ export class NetworkSwitch {
     let chip: Chip | null = null;
     if (channel === 'contactless') {
       const checked = await this.#checkArqc(brand, token, tokenPan, msg);
-      if ('reason' in checked) return this.#decline(ctx, token, '88', checked.reason);
+      if ('reason' in checked) return this.#cryptogramFailed(ctx, token, checked.reason);
       chip = checked;
     }
     // In-app: the online cryptogram (DE 48 SE 43) in the HSM; its ATC is the same counter (docs/inapp.md).
     let onlineAtc: number | null = null;
     if (channel === 'inapp') {
       const checked = await checkOnlineCryptogram(this.deps.hsm, brand, { psn: token.psn, cvn: brandCvn(token.cvn) }, tokenPan, msg, subelements);
-      if ('reason' in checked) return this.#decline(ctx, token, '88', checked.reason);
+      if ('reason' in checked) return this.#cryptogramFailed(ctx, token, checked.reason);
       onlineAtc = checked.atc;
     }
 
@@ -503,6 +516,25 @@ export class NetworkSwitch {
       'network authorization declined by the network',
     );
     return respond(ctx.msg, code);
+  }
+
+  /**
+   * A cryptogram that did not verify (or chip data that cannot be the card's): declined 88. Forged or
+   * corrupted cryptograms on one token are counted since its last admitted authorization; at the limit
+   * the network suspends the token itself, as token service providers do on suspected compromise, and
+   * tells the wallet platform and the issuer (only the issuer resumes it). A replayed genuine message is
+   * refused by its ATC instead (63) and does not count.
+   */
+  async #cryptogramFailed(ctx: Context, token: SwitchToken, reason: string): Promise<IsoMessage> {
+    const answer = await this.#decline(ctx, token, '88', reason);
+    if (!CRYPTOGRAM_FAILURES.has(reason) || !this.deps.suspendToken) return answer;
+    const failures = await switchRepo.cryptogramFailuresSinceAdmitted(this.deps.db, token.token_ref, [...CRYPTOGRAM_FAILURES]);
+    const limit = this.deps.settings.cryptogramFailureLimit;
+    if (failures >= limit) {
+      await this.deps.suspendToken(token.token_ref, 'cryptogram_failures');
+      ctx.log.warn({ metric: 'network_cryptogram_lockouts_total', token_ref: token.token_ref, brand: ctx.brand, failures, limit }, 'token suspended by the network after repeated cryptogram failures');
+    }
+    return answer;
   }
 
   /** The ATC did not advance: this very message again (a duplicate), a token no longer active (62), or a replayed or lower ATC (63). */

@@ -60,7 +60,7 @@ export interface NetworkGateway {
 export interface TokenStatusView {
   token_ref: string;
   status: 'inactive' | 'active' | 'suspended' | 'deleted';
-  suspended_by: 'platform' | 'issuer' | null;
+  suspended_by: 'platform' | 'issuer' | 'network' | null;
   reason: string | null;
   /** When the network set this status (its event's occurred_at). */
   changed_at?: string | null;

@@ -34,7 +34,7 @@ export interface NetworkTokenEvent {
   brand: Network;
   status: 'inactive' | 'active' | 'suspended' | 'deleted';
   reason: string;
-  actor: 'platform' | 'issuer';
+  actor: 'platform' | 'issuer' | 'network';
   occurred_at: string;
   pan_updated?: boolean;
   card?: { last4: string; exp_month: number; exp_year: number };

@@ -20,7 +20,7 @@ export const v1_network_tokens_create = (svc: CardLifecycle) =>
         brand: NetworkSchema,
         status: Type.Union([Type.Literal('inactive'), Type.Literal('active'), Type.Literal('suspended'), Type.Literal('deleted')]),
         reason: Type.String({ minLength: 1, maxLength: 64 }),
-        actor: Type.Union([Type.Literal('platform'), Type.Literal('issuer')]),
+        actor: Type.Union([Type.Literal('platform'), Type.Literal('issuer'), Type.Literal('network')]),
         occurred_at: Type.String({ maxLength: 40 }),
         pan_updated: Type.Optional(Type.Boolean()),
         keys_refreshed: Type.Optional(Type.Boolean()),
