@@ -83,20 +83,27 @@ function Sandbox({ sandbox }: { sandbox: SandboxOverview | null | undefined }) {
                 </tr>
               </thead>
               <tbody>
-                {sandbox.testCards.map((c) => (
-                  <tr key={c.number}>
-                    <td>{c.label}</td>
-                    <td>{NETWORK_NAMES[c.network] ?? c.network}</td>
-                    <td>
-                      <code>{c.number}</code>
-                    </td>
-                    <td>{c.expiry}</td>
-                    <td>{c.cvv}</td>
-                    <td>
-                      <span className={`path path-${c.path}`}>{c.path}</span>
-                    </td>
-                  </tr>
-                ))}
+                {sandbox.testCards.map((c) => {
+                  // "Visa green: Approved at once (green)." → the card's name, and what it is for beneath.
+                  const [title, ...purpose] = c.label.split(': ');
+                  return (
+                    <tr key={c.number}>
+                      <td className="card-name">
+                        {title}
+                        {purpose.length > 0 && <span className="sub">{purpose.join(': ')}</span>}
+                      </td>
+                      <td>{NETWORK_NAMES[c.network] ?? c.network}</td>
+                      <td>
+                        <code>{c.number}</code>
+                      </td>
+                      <td>{c.expiry}</td>
+                      <td>{c.cvv}</td>
+                      <td>
+                        <span className={`path path-${c.path}`}>{c.path}</span>
+                      </td>
+                    </tr>
+                  );
+                })}
               </tbody>
             </table>
           </div>
@@ -112,7 +119,9 @@ function Sandbox({ sandbox }: { sandbox: SandboxOverview | null | undefined }) {
                 <strong>{t.merchantName}</strong> ({t.city ? `${t.city}, ` : ''}
                 {t.country}, MCC {t.mcc}, {t.currency}): terminal <code>{t.terminalId}</code>
                 <details>
-                  <summary>API key (for `tessera tap` or your own terminal)</summary>
+                  <summary>
+                    API key (for <code>tessera tap</code> or your own terminal)
+                  </summary>
                   <code className="wrap">{t.apiKey}</code>
                 </details>
               </li>
