@@ -29,7 +29,10 @@ const schema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset: `warn` when the log goes to a terminal, `info` otherwise (see src/infra/logger.ts). */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).optional(),
+  /** Unset: `pretty` (human-readable) when the log goes to a terminal, `json` (one object a line) otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { message: 'must be json or pretty' }).optional(),
   /** Key-encryption key for data keys at rest; the sandbox makes one in the data folder when unset. */
   TESSERA_KEK: base64Key.optional(),
   /** Sets the operator's admin API key instead of generating one on first start. */
@@ -52,7 +55,9 @@ export type Config = Readonly<{
   databaseUrl: string | undefined;
   databasePoolSize: number;
   redisUrl: string | undefined;
+  /** As set; undefined lets the logger choose by where its output goes. */
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  logFormat: z.infer<typeof schema>['LOG_FORMAT'];
   kek: string | undefined;
   adminKey: string | undefined;
   publicUrl: string | undefined;
@@ -88,6 +93,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolSize: c.DATABASE_POOL_SIZE,
     redisUrl: c.REDIS_URL,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     kek: c.TESSERA_KEK,
     adminKey: c.TESSERA_ADMIN_KEY,
     publicUrl: c.TESSERA_PUBLIC_URL,

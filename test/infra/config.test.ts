@@ -9,6 +9,10 @@ describe('configuration', () => {
     assert.equal(c.port, 8080);
     assert.equal(c.dataDir, './data');
     assert.equal(c.databaseUrl, undefined);
+    // Unset log level and format: the logger picks them by where its output goes (src/infra/logger.ts).
+    assert.equal(c.logLevel, undefined);
+    assert.equal(c.logFormat, undefined);
+    assert.equal(loadConfig({ LOG_FORMAT: 'pretty', LOG_LEVEL: 'debug' }).logFormat, 'pretty');
     assert.ok(Object.isFrozen(c));
     assert.throws(() => {
       (c as { port: number }).port = 1;
@@ -25,6 +29,7 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://root:hunter2@localhost/x'],
     ['REDIS_URL', 'http://localhost'],
     ['LOG_LEVEL', 'loud'],
+    ['LOG_FORMAT', 'xml'],
     ['TESSERA_KEK', 'c2hvcnQ='],
   ] as const) {
     it(`rejects a bad ${name} naming the variable and not echoing the value`, () => {
