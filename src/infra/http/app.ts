@@ -12,6 +12,7 @@ import type { ApiKeys} from './auth.js';
 import { authenticate, type SessionResolver } from './auth.js';
 import { acquire, finish, recordStep, release, requestHash, validateIdempotencyKey } from './idempotency.js';
 import { enforceRateLimits } from './ratelimit.js';
+import { jsonDeeperThan, MAX_JSON_DEPTH, parseQueryTypes, rejectNul } from './input.js';
 import { principalKey, type Principal, type RouteContext, type RouteResult, type RouteSpec } from './route.js';
 import { ErrorSchema } from './schemas.js';
 
@@ -92,9 +93,19 @@ export async function buildHttpApp(deps: HttpDeps, routes: RouteSpec[], options:
     bodyLimit: options.bodyLimit ?? 256 * 1024,
     trustProxy: false,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // A field has one JSON type: nothing is coerced ("0x10", true or [2] for an amount is a 400, never 16, 1 or 2).
+    // Query strings are parsed by parseQueryTypes, explicitly, from each route's schema.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
   });
   app.decorateRequest('principal', null);
+  // Fastify's JSON parser (prototype poisoning refused), behind a depth bound checked on the text before parsing:
+  // a 10,000-deep body would otherwise overflow any recursive walk (validation, traces, request hashes).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (jsonDeeperThan(body as string, MAX_JSON_DEPTH)) return done(new AppError('body_invalid', { message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels.` }), undefined);
+    parseJson(req, body as string, done);
+  });
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req, reply) => {
     reply.header('Request-Id', req.id);
@@ -168,8 +179,11 @@ function registerRoute(app: FastifyInstance, deps: HttpDeps, spec: RouteSpec, st
       req.principal = await authenticate(spec.auth, req.headers.authorization, deps.apiKeys, deps.sessions);
     },
     // Before validation, so requests that fail validation count against the limit too.
+    // Then the input rules no schema says: no NUL anywhere (PostgreSQL refuses 0x00), query numbers parsed strictly.
     preValidation: async (req) => {
       if (spec.rateLimits) await enforceRateLimits(deps.cache, spec.operationId, spec.rateLimits, { ip: req.ip, principal: req.principal, body: req.body, params: req.params }, deps.rateLimitFactor ?? 1);
+      rejectNul([{ context: 'params', value: req.params }, { context: 'querystring', value: req.query }, ...(Buffer.isBuffer(req.body) ? [] : [{ context: 'body' as const, value: req.body }])]);
+      parseQueryTypes(spec.querystring, req.query);
     },
     handler: async (req, reply) => {
       if (needsAuth && !req.principal) throw new AppError('authentication_required');

@@ -17,7 +17,7 @@ export const v1_network_transactions_create = (svc: TransactionService) =>
         network_transaction_id: Type.String({ minLength: 1, maxLength: 64 }),
         token_ref: Type.String({ minLength: 1, maxLength: 64 }),
         brand: Type.Union([Type.Literal('visa'), Type.Literal('mastercard'), Type.Literal('amex'), Type.Literal('discover')]),
-        amount: Type.Integer({ minimum: 0 }),
+        amount: Type.Integer({ minimum: 0, maximum: 999_999_999_999, description: 'Minor units (ISO 8583 DE 4: at most 12 digits).' }),
         currency: Type.String({ minLength: 3, maxLength: 4 }),
         merchant_name: Type.String({ maxLength: 200 }),
         status: Type.String({ maxLength: 20 }),
