@@ -62,7 +62,7 @@ describe('/store in Chromium: buying with the ApplePaySession sheet', () => {
     await page.getByRole('button', { name: 'Buy with Apple Pay' }).click();
     const sheet = page.frameLocator('iframe[title="Apple Pay sheet"]');
     await sheet.getByRole('heading', { name: 'Tessera Pay' }).waitFor({ timeout: 30_000 });
-    await sheet.getByText('60.00 USD').waitFor();
+    await sheet.getByText('$60.00').waitFor();
     const faceId = sheet.getByRole('button', { name: 'Face ID: match' });
     await faceId.waitFor({ timeout: 30_000 });
     await env.screenshot(page, 'store-sheet');

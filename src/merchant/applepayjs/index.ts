@@ -1,5 +1,6 @@
 export {
   ApplePayCancelEvent,
+  ApplePayCouponCodeChangedEvent,
   ApplePayError,
   ApplePayPaymentAuthorizedEvent,
   ApplePayPaymentMethodSelectedEvent,
@@ -7,6 +8,7 @@ export {
   ApplePayShippingMethodSelectedEvent,
   ApplePayValidateMerchantEvent,
   createApplePaySession,
+  isMerchantSession,
   PROTOCOL,
   RESPONSE_TIMEOUT_MS,
   type ApplePayEnvironment,

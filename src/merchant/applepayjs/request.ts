@@ -68,12 +68,25 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * WebIDL's DOMString conversion, as Safari applies it to the dictionary members declared DOMString
+ * (label, amount, identifier, detail): numbers and other values become their string form (42 → "42",
+ * 4.5 → "4.5"); an absent member stays absent; a Symbol cannot be converted.
+ */
+export function domString(v: unknown, what: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'symbol') fail(`"${what}" cannot be converted to a string.`);
+  return String(v);
+}
+
 function validateLineItem(item: unknown, what: string): LineItem {
   if (!isObject(item)) fail(`"${what}" must be an object.`);
-  if (typeof item.label !== 'string' || item.label.length === 0) fail(`Missing label for "${what}".`);
-  if (typeof item.amount !== 'string' || !AMOUNT_RE.test(item.amount)) fail(`"${what}.amount" is not a valid amount.`);
+  const label = domString(item.label, `${what}.label`);
+  const amount = domString(item.amount, `${what}.amount`);
+  if (label === undefined || label.length === 0) fail(`Missing label for "${what}".`);
+  if (amount === undefined || !AMOUNT_RE.test(amount)) fail(`"${what}.amount" is not a valid amount.`);
   if (item.type !== undefined && item.type !== 'final' && item.type !== 'pending') fail(`"${what}.type" must be "final" or "pending".`);
-  return item as LineItem;
+  return { ...item, label, amount } as LineItem;
 }
 
 export function validateTotal(total: unknown): LineItem {
@@ -93,10 +106,12 @@ export function validateShippingMethods(methods: unknown): ShippingMethod[] {
   if (!Array.isArray(methods)) fail('"shippingMethods" must be an array.');
   return methods.map((m, n) => {
     const item = validateLineItem(m, `shippingMethods[${n}]`) as unknown as ShippingMethod;
-    if (typeof item.identifier !== 'string') fail(`Missing identifier for "shippingMethods[${n}]".`);
-    if (typeof item.detail !== 'string') fail(`Missing detail for "shippingMethods[${n}]".`);
+    const identifier = domString(item.identifier, `shippingMethods[${n}].identifier`);
+    const detail = domString(item.detail, `shippingMethods[${n}].detail`);
+    if (identifier === undefined) fail(`Missing identifier for "shippingMethods[${n}]".`);
+    if (detail === undefined) fail(`Missing detail for "shippingMethods[${n}]".`);
     if (Number(item.amount) < 0) fail('Shipping method amount must not be negative.');
-    return item;
+    return { ...item, identifier, detail };
   });
 }
 
@@ -117,9 +132,9 @@ export function validatePaymentRequest(request: unknown): PaymentRequest {
   if (!Array.isArray(r.merchantCapabilities) || r.merchantCapabilities.length === 0) fail('At least one merchant capability must be provided.');
   for (const c of r.merchantCapabilities) if (typeof c !== 'string' || !CAPABILITIES.has(c)) fail(`"${String(c)}" is not a valid merchant capability.`);
   if (!r.merchantCapabilities.includes('supports3DS')) fail('The "supports3DS" merchant capability is required.');
-  validateTotal(r.total);
-  if (r.lineItems !== undefined) validateLineItems(r.lineItems);
-  if (r.shippingMethods !== undefined) validateShippingMethods(r.shippingMethods);
+  const total = validateTotal(r.total);
+  const lineItems = r.lineItems === undefined ? undefined : validateLineItems(r.lineItems);
+  const shippingMethods = r.shippingMethods === undefined ? undefined : validateShippingMethods(r.shippingMethods);
   validateContactFields(r.requiredBillingContactFields, 'requiredBillingContactFields');
   validateContactFields(r.requiredShippingContactFields, 'requiredShippingContactFields');
   if (r.shippingType !== undefined && (typeof r.shippingType !== 'string' || !SHIPPING_TYPES.has(r.shippingType))) fail(`"${String(r.shippingType)}" is not a valid shipping type.`);
@@ -128,8 +143,12 @@ export function validatePaymentRequest(request: unknown): PaymentRequest {
     if (!Array.isArray(r.supportedCountries)) fail('"supportedCountries" must be an array.');
     for (const c of r.supportedCountries) if (typeof c !== 'string' || !/^[A-Z]{2}$/.test(c)) fail(`"${String(c)}" is not a valid country code.`);
   }
-  // A deep, plain copy: later changes to the page's object do not reach the sheet.
-  return JSON.parse(JSON.stringify(r)) as PaymentRequest;
+  // A deep, plain copy with the converted members: later changes to the page's object do not reach the sheet.
+  const copy = JSON.parse(JSON.stringify(r)) as PaymentRequest;
+  copy.total = total;
+  if (lineItems) copy.lineItems = lineItems;
+  if (shippingMethods) copy.shippingMethods = shippingMethods;
+  return JSON.parse(JSON.stringify(copy)) as PaymentRequest;
 }
 
 /** ApplePayError instances (or look-alikes) as plain objects that survive postMessage. */

@@ -79,7 +79,16 @@ function setup(version = 14, req: Record<string, unknown> = request()) {
 }
 
 const TOKEN = { token: { paymentData: { version: 'EC_v1' }, paymentMethod: { displayName: 'Visa 0075', network: 'Visa', type: 'credit' }, transactionIdentifier: 'ab'.repeat(32) } };
-const MERCHANT_SESSION = { merchantSessionIdentifier: 'AB'.repeat(32), signature: 'cd'.repeat(32), epochTimestamp: 1, expiresAt: 2 };
+const MERCHANT_SESSION = {
+  epochTimestamp: Date.now(),
+  expiresAt: Date.now() + 3_600_000,
+  merchantSessionIdentifier: 'AB'.repeat(32),
+  nonce: '0a1b2c3d',
+  merchantIdentifier: 'EF'.repeat(32),
+  domainName: 'shop.example',
+  displayName: 'Tessera Coffee',
+  signature: 'cd'.repeat(32),
+};
 
 function isInvalidAccess(err: unknown): boolean {
   return err instanceof DOMException && err.name === 'InvalidAccessError';
@@ -132,7 +141,7 @@ describe('ApplePaySession constructor: request validation as Safari does it', ()
       { total: undefined },
       { total: { label: '', amount: '1.00' } },
       { total: { label: 'x', amount: '1,00' } },
-      { total: { label: 'x', amount: 4.5 } },
+      { total: { label: 'x', amount: Symbol('4.5') } },
       { total: { label: 'x', amount: '-1.00' } },
       { total: { label: 'x', amount: '1.00', type: 'later' } },
       { lineItems: [{ label: 'x' }] },
@@ -145,6 +154,65 @@ describe('ApplePaySession constructor: request validation as Safari does it', ()
     const { ApplePaySession } = setup();
     assert.throws(() => new (ApplePaySession as unknown as new (v: number) => unknown)(3), TypeError);
   });
+});
+
+describe("amounts converted as Safari's DOMString IDL conversion does", () => {
+  it('numbers in the request, its line items and shipping methods become strings; the page object is left alone', async () => {
+    const total = { label: 'Shop', amount: 42 };
+    const s = setup(14, request({ total, lineItems: [{ label: 'Tax', amount: 4.5 }], shippingMethods: [{ identifier: 1, label: 'Post', detail: 'Two days', amount: 0 }] }));
+    s.session.begin();
+    s.sheet.send('ready');
+    await flush();
+    const shown = s.sheet.last('show')!.request as { total: unknown; lineItems: unknown; shippingMethods: unknown };
+    assert.deepEqual(shown.total, { label: 'Shop', amount: '42' });
+    assert.deepEqual(shown.lineItems, [{ label: 'Tax', amount: '4.5' }]);
+    assert.deepEqual(shown.shippingMethods, [{ identifier: '1', label: 'Post', detail: 'Two days', amount: '0' }]);
+    assert.equal(total.amount, 42);
+  });
+
+  it('updates too: completeShippingMethodSelection({ newTotal: { amount: 47.5 } }) → "47.5"', async () => {
+    const s = setup();
+    s.session.onshippingmethodselected = () => s.session.completeShippingMethodSelection({ newTotal: { label: 'Shop', amount: 47.5 } } as never);
+    await validated(s);
+    s.sheet.send('shippingMethodSelected', { shippingMethod: { identifier: 'post' } });
+    await flush();
+    await flush();
+    assert.deepEqual(s.sheet.last('shippingMethodUpdate')!.update, { newTotal: { label: 'Shop', amount: '47.5' } });
+  });
+
+  it('what does not convert to a decimal amount is still a TypeError', () => {
+    for (const amount of [NaN, Infinity, -1, null, { toString: () => 'x' }]) assert.throws(() => setup(14, request({ total: { label: 'x', amount } })), TypeError, String(amount));
+  });
+});
+
+describe('completeMerchantValidation with something that is not a merchant session', () => {
+  for (const [what, value] of [
+    ['an error answer relayed as is', { statusCode: '400', statusMessage: 'Payment Services Exception: invalid domainName' }],
+    ['a session for another domain', { ...MERCHANT_SESSION, domainName: 'other.example' }],
+    ['an expired session', { ...MERCHANT_SESSION, expiresAt: Date.now() - 1 }],
+    ['a session without its signature', { ...MERCHANT_SESSION, signature: undefined }],
+  ] as const) {
+    it(`${what}: the sheet is told to close and oncancel fires before anything is asked of the user`, async () => {
+      const s = setup();
+      let cancelled: Event | undefined;
+      let authorized = 0;
+      s.session.oncancel = (e) => (cancelled = e);
+      s.session.onpaymentauthorized = () => authorized++;
+      s.session.onvalidatemerchant = () => s.session.completeMerchantValidation(value);
+      s.session.begin();
+      s.sheet.send('ready');
+      await flush();
+      await flush();
+      assert.ok(cancelled, 'oncancel fired');
+      assert.deepEqual((cancelled as unknown as { sessionError: unknown }).sessionError, { code: 'unknown', info: {} });
+      assert.equal(s.sheet.types().includes('merchantValidated'), false);
+      assert.equal(s.sheet.closed, true);
+      s.sheet.send('authorized', { payment: TOKEN });
+      await flush();
+      assert.equal(authorized, 0);
+      assert.throws(() => s.session.abort(), isInvalidAccess);
+    });
+  }
 });
 
 describe('ApplePaySession: the flow against the sheet', () => {

@@ -50,7 +50,7 @@ export interface ApplePayEnvironment {
   openSetup?(merchantIdentifier: string): boolean;
 }
 
-type State = 'idle' | 'active' | 'shippingMethodSelected' | 'shippingContactSelected' | 'paymentMethodSelected' | 'authorized' | 'completed' | 'aborted' | 'canceled';
+type State = 'idle' | 'active' | 'shippingMethodSelected' | 'shippingContactSelected' | 'paymentMethodSelected' | 'couponCodeChanged' | 'authorized' | 'completed' | 'aborted' | 'canceled';
 type ValidationState = 'idle' | 'validating' | 'complete';
 
 function invalidAccess(message: string): DOMException {
@@ -65,6 +65,26 @@ function randomSid(): string {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Whether an object is a merchant session as the validation endpoint answers it: its identifiers and
+ * signature, its timestamps (not expired), and a domain that is the page's. The platform checks the
+ * signature and single use when the payment is made.
+ */
+export function isMerchantSession(s: Record<string, unknown>, merchantOrigin: string, now = Date.now()): boolean {
+  for (const k of ['merchantSessionIdentifier', 'signature', 'merchantIdentifier', 'domainName', 'nonce']) {
+    if (typeof s[k] !== 'string' || (s[k] as string).length === 0) return false;
+  }
+  if (typeof s.epochTimestamp !== 'number' || typeof s.expiresAt !== 'number' || s.expiresAt <= now) return false;
+  let url: URL;
+  try {
+    url = new URL(merchantOrigin);
+  } catch {
+    return false;
+  }
+  const domain = (s.domainName as string).toLowerCase();
+  return domain === url.host.toLowerCase() || domain === url.hostname.toLowerCase();
 }
 
 export class ApplePayValidateMerchantEvent extends Event {
@@ -85,6 +105,11 @@ export class ApplePayShippingContactSelectedEvent extends Event {
 export class ApplePayShippingMethodSelectedEvent extends Event {
   constructor(readonly shippingMethod: unknown) {
     super('shippingmethodselected');
+  }
+}
+export class ApplePayCouponCodeChangedEvent extends Event {
+  constructor(readonly couponCode: string) {
+    super('couponcodechanged');
   }
 }
 export class ApplePayPaymentAuthorizedEvent extends Event {
@@ -169,8 +194,10 @@ export function createApplePaySession(env: ApplePayEnvironment) {
     #ready = false;
     #outbox: SheetMessage[] = [];
     #timer: ReturnType<typeof setTimeout> | undefined;
-    /** A selection the sheet reported before the merchant was validated: delivered right after. */
-    #deferred: Record<string, unknown> | undefined;
+    /** Selections the sheet reported before the merchant was validated: delivered right after, in order. */
+    #deferred: Record<string, unknown>[] = [];
+    /** The total and line items as last set (the request's, then each update's): what the script answers for a page that does not listen. */
+    #current: SheetUpdate;
 
     constructor(version: number, paymentRequest: PaymentRequest) {
       super();
@@ -178,6 +205,7 @@ export function createApplePaySession(env: ApplePayEnvironment) {
       if (!ApplePaySession.supportsVersion(version)) throw invalidAccess(`"${String(version)}" is not a supported version.`);
       this.#version = version;
       this.#request = validatePaymentRequest(paymentRequest);
+      this.#current = { newTotal: this.#request.total, newLineItems: this.#request.lineItems ?? [] };
       for (const type of EVENTS) {
         super.addEventListener(type, (event) => {
           const h = (this as unknown as Record<string, Handler>)[`on${type}`];
@@ -224,12 +252,20 @@ export function createApplePaySession(env: ApplePayEnvironment) {
     completeMerchantValidation(merchantSession: unknown): void {
       if (this.#state !== 'active' || this.#validation !== 'validating') throw invalidAccess('Merchant validation is not pending.');
       if (!isObject(merchantSession)) throw new TypeError('The merchant session must be the object your server received.');
+      if (!isMerchantSession(merchantSession, env.merchantOrigin)) {
+        // Safari hands the object to the sheet, which refuses it and ends the session before the user
+        // is asked anything (an error answer relayed as is, a session for another domain, an expired one).
+        this.#send({ type: 'abort' });
+        this.#finish('canceled');
+        queueMicrotask(() => this.dispatchEvent(new ApplePayCancelEvent({ code: 'unknown', info: {} })));
+        return;
+      }
       this.#validation = 'complete';
       this.#disarm();
       this.#send({ type: 'merchantValidated', merchantSession: JSON.parse(JSON.stringify(merchantSession)) as unknown });
       const deferred = this.#deferred;
-      this.#deferred = undefined;
-      if (deferred) queueMicrotask(() => this.#receive(deferred));
+      this.#deferred = [];
+      if (deferred.length > 0) queueMicrotask(() => deferred.forEach((m) => this.#receive(m)));
     }
 
     completePaymentMethodSelection(...args: unknown[]): void {
@@ -273,8 +309,9 @@ export function createApplePaySession(env: ApplePayEnvironment) {
       this.#answered('shippingMethodUpdate', update);
     }
 
-    completeCouponCodeChange(): void {
-      throw invalidAccess('No coupon code change is pending.');
+    completeCouponCodeChange(update: unknown): void {
+      if (this.#state !== 'couponCodeChanged') throw invalidAccess('No coupon code change is pending.');
+      this.#answered('couponCodeUpdate', validateUpdate(update, { requireTotal: true }));
     }
 
     completePayment(result: unknown): void {
@@ -300,6 +337,7 @@ export function createApplePaySession(env: ApplePayEnvironment) {
     }
 
     #answered(type: string, update: SheetUpdate): void {
+      if (update.newTotal) this.#current = { newTotal: update.newTotal, newLineItems: update.newLineItems ?? this.#current.newLineItems ?? [] };
       this.#disarm();
       this.#state = 'active';
       this.#send({ type, update });
@@ -366,9 +404,10 @@ export function createApplePaySession(env: ApplePayEnvironment) {
         case 'paymentMethodSelected':
         case 'shippingContactSelected':
         case 'shippingMethodSelected':
+        case 'couponCodeChanged':
           // Safari reports selections only to a validated merchant.
           if (this.#validation !== 'complete') {
-            this.#deferred = raw;
+            if (this.#deferred.length < 8) this.#deferred.push(raw);
             return;
           }
           break;
@@ -384,6 +423,10 @@ export function createApplePaySession(env: ApplePayEnvironment) {
           return;
         case 'shippingMethodSelected':
           this.#selection('shippingMethodSelected', 'shippingmethodselected', 'shippingMethodUpdate', () => new ApplePayShippingMethodSelectedEvent(raw.shippingMethod));
+          return;
+        case 'couponCodeChanged':
+          if (typeof raw.couponCode !== 'string') return;
+          this.#selection('couponCodeChanged', 'couponcodechanged', 'couponCodeUpdate', () => new ApplePayCouponCodeChangedEvent(raw.couponCode as string));
           return;
         case 'authorized': {
           // Only once the merchant is validated, and not while the page owes an answer.
@@ -402,7 +445,7 @@ export function createApplePaySession(env: ApplePayEnvironment) {
       if (this.#state !== 'active') return;
       if (!this.#handles(event)) {
         // Nobody listens: the script answers for the page with the request's own total.
-        this.#send({ type: answer, update: { newTotal: this.#request.total, newLineItems: this.#request.lineItems ?? [] } });
+        this.#send({ type: answer, update: this.#current });
         return;
       }
       this.#state = state;

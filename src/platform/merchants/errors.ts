@@ -26,7 +26,7 @@ export const MERCHANT_ERRORS = {
     'Merchant validation needs an active merchant identity certificate issued by this platform as the TLS client certificate.',
   ),
   merchant_identity_mismatch: errorEntry('permission_error', 403, 'The client certificate is the identity certificate of another merchant identifier.'),
-  merchant_domain_unverified: errorEntry('permission_error', 403, 'initiativeContext is not a verified domain of this merchant.'),
+  merchant_domain_unverified: errorEntry('permission_error', 403, 'The domain (initiativeContext, or domainName in the original request shape) is not a verified domain of this merchant.'),
   merchant_session_invalid: errorEntry('invalid_request_error', 400, 'The merchant session object is malformed or its signature does not verify.'),
   merchant_session_expired: errorEntry('invalid_request_error', 400, 'The merchant session has expired (sessions are valid for 5 minutes); validate the merchant again.'),
   merchant_session_used: errorEntry('invalid_request_error', 409, 'The merchant session has already been used; each session serves one payment.'),

@@ -349,9 +349,9 @@ export class MerchantService implements MerchantDirectory {
       try {
         domain = normalizeDomain(req.initiativeContext, this.#policy);
       } catch {
-        throw new AppError('merchant_domain_unverified', { param: 'initiativeContext' });
+        throw new AppError('merchant_domain_unverified', { param: domainParam(body) });
       }
-      if (!(await merchantRepo.verifiedDomain(this.#db, merchant.id, domain))) throw new AppError('merchant_domain_unverified', { param: 'initiativeContext' });
+      if (!(await merchantRepo.verifiedDomain(this.#db, merchant.id, domain))) throw new AppError('merchant_domain_unverified', { param: domainParam(body) });
       domainName = domain;
     }
     const now = this.#clock();
@@ -410,6 +410,12 @@ export class MerchantService implements MerchantDirectory {
   }
 }
 
+/** The field that named the domain: initiativeContext, or domainName in the original shape. */
+function domainParam(body: unknown): string {
+  const b = body as Record<string, unknown>;
+  return b.initiativeContext === undefined && b.domainName !== undefined ? 'domainName' : 'initiativeContext';
+}
+
 function hasControl(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
@@ -430,7 +436,13 @@ function claimsOf(row: SessionRow): MerchantSessionClaims {
   };
 }
 
-/** The startSession body as Apple documents it; anything else is parameter_invalid naming the field. */
+/**
+ * The startSession body in both shapes merchants send: Apple's current one `{ merchantIdentifier,
+ * displayName, initiative, initiativeContext }` and the original Apple Pay JS one `{ merchantIdentifier,
+ * domainName, displayName }` (a web session for that domain; Apple's 2016 sample and many payment
+ * providers' session APIs still send it). When both name a domain, initiativeContext is the one used.
+ * Anything else is parameter_invalid naming the field.
+ */
 export function parseStartSession(body: unknown): StartSessionRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AppError('body_invalid');
   const b = body as Record<string, unknown>;
@@ -444,9 +456,16 @@ export function parseStartSession(body: unknown): StartSessionRequest {
   const merchantIdentifier = str('merchantIdentifier', 128);
   if (!MERCHANT_IDENTIFIER_RE.test(merchantIdentifier)) throw new AppError('parameter_invalid', { param: 'merchantIdentifier', message: 'merchantIdentifier must look like merchant.com.example.' });
   const displayName = str('displayName', 64);
+  if (b.initiative === undefined) {
+    // The original shape: a web session for domainName.
+    if (b.domainName === undefined && b.initiativeContext === undefined) {
+      throw new AppError('parameter_invalid', { param: 'initiative', message: 'Name the domain: initiative "web" with initiativeContext, or domainName.' });
+    }
+    return { merchantIdentifier, displayName, initiative: 'web', initiativeContext: b.initiativeContext !== undefined ? str('initiativeContext', 255) : str('domainName', 255) };
+  }
   const initiative = b.initiative;
   if (initiative !== 'web' && initiative !== 'in_app') throw new AppError('parameter_invalid', { param: 'initiative', message: 'initiative must be "web" or "in_app".' });
+  if (initiative === 'web' && b.initiativeContext === undefined && b.domainName !== undefined) return { merchantIdentifier, displayName, initiative, initiativeContext: str('domainName', 255) };
   const initiativeContext = str('initiativeContext', 255);
-  // Other fields (older clients also send domainName) are ignored, as Apple's endpoint does.
   return { merchantIdentifier, displayName, initiative, initiativeContext };
 }

@@ -92,12 +92,35 @@ async function handle(service: MerchantService, logger: Logger, req: IncomingMes
     send(res, 200, session);
   } catch (err) {
     if (err instanceof AppError) {
-      send(res, err.status, err.toBody(requestId));
+      send(res, err.status, appleAnswer(err, requestId));
       return;
     }
     logger.error({ err: { type: (err as Error)?.name, message: (err as Error)?.message }, requestId }, 'merchant validation failed');
     send(res, 500, new AppError('internal_error').toBody(requestId));
   }
+}
+
+/**
+ * What Apple's endpoint answers to each mistake: `statusCode` (the HTTP status, as a string) and a
+ * "Payment Services Exception" `statusMessage` (what merchant code written for Apple logs), beside the
+ * platform's own `error` object (code, param). Messages never echo values.
+ */
+const APPLE_MESSAGES: Record<string, string> = {
+  body_invalid: 'Payment Services Exception: the request body is not a JSON object',
+  media_type_unsupported: 'Payment Services Exception: the request must be application/json',
+  body_too_large: 'Payment Services Exception: the request body is too large',
+  merchant_identity_required: 'Payment Services Exception: no valid merchant identity certificate was presented',
+  merchant_identity_mismatch: 'Payment Services Exception: the identity certificate belongs to another merchantIdentifier',
+  merchant_not_found: 'Payment Services Exception: merchantIdentifier is not registered',
+  merchant_domain_unverified: 'Payment Services Exception: merchantIdentifier is not registered for this domain',
+  route_not_found: 'Payment Services Exception: unknown endpoint',
+  method_not_allowed: 'Payment Services Exception: use POST',
+};
+
+export function appleAnswer(err: AppError, requestId: string): Record<string, unknown> {
+  let statusMessage = APPLE_MESSAGES[err.code];
+  if (!statusMessage && err.code === 'parameter_invalid') statusMessage = `Payment Services Exception: invalid ${err.param ?? 'request'}`;
+  return { statusCode: String(err.status), statusMessage: statusMessage ?? 'Payment Services Exception', ...err.toBody(requestId) };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
