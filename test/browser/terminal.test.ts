@@ -98,10 +98,11 @@ describe('/terminal ↔ /wallet taps in Chromium', () => {
     await wallet.getByRole('button', { name: 'Close' }).click();
 
     await charge(terminal, '3.00');
-    // Held near the reader without a payable card: the phone offers no payment application.
+    // Held near the reader without a payable card: the phone offers no card, and the reader says why.
     await wallet.getByRole('button', { name: 'Hold near reader without double-click' }).click();
     const screen = terminal.locator('.reader-screen');
-    await screen.getByText('Declined', { exact: true }).waitFor({ timeout: 30_000 });
+    await screen.getByText('Not authorised on the phone', { exact: true }).waitFor({ timeout: 30_000 });
+    assert.match(await screen.innerText(), /a suspended card is never offered/);
     await env.screenshot(terminal, 'terminal-declined-suspended');
     // The phone shows the reader's answer too.
     await wallet.getByRole('dialog', { name: 'Tessera Pay' }).getByText(/^Declined/).waitFor();
