@@ -26,6 +26,8 @@ export interface MerchantSite {
   merchantIdentifier: string;
   /** Every token the site decrypted, in order. */
   payments: VerifiedDecryptedPaymentToken[];
+  /** The tokens as the pages posted them, in order. */
+  tokens: unknown[];
   /** What the pages posted besides the token (contacts, method), in order. */
   posted: Array<Record<string, unknown>>;
   /** Validation bodies sent, in order (to check the shape). */
@@ -79,7 +81,7 @@ export async function startMerchantSite(env: BrowserEnv, displayName: string, me
   let domain = '';
   let identity = { cert: '', key: '' };
   const rootPem = await env.tessera.tessera.pki.rootPem();
-  const site: Omit<MerchantSite, 'origin' | 'close' | 'processing'> = { merchantIdentifier, payments: [], posted: [], validationBodies: [], validationOverride: {} };
+  const site: Omit<MerchantSite, 'origin' | 'close' | 'processing'> = { merchantIdentifier, payments: [], tokens: [], posted: [], validationBodies: [], validationOverride: {} };
   let processing = { certificatePem: '', privateKeyPem: '' };
 
   const validate = async (validationURL: unknown, shape: 'original' | 'current') => {
@@ -114,10 +116,11 @@ export async function startMerchantSite(env: BrowserEnv, displayName: string, me
     if (req.method === 'POST' && path === '/api/apple-pay/pay') {
       const { token, ...rest } = await readJson(req);
       site.posted.push(rest);
+      site.tokens.push(token);
       try {
         const decrypted = await verifyAndDecrypt(token, { roots: [rootPem], keys: [processing], merchantIdentifier });
         site.payments.push(decrypted);
-        return json(200, { approved: true, amount: decrypted.payload.transactionAmount, merchantTokenIdentifier: decrypted.payload.merchantTokenIdentifier ?? null });
+        return json(200, { approved: true, amount: decrypted.payload.transactionAmount, merchantTokenIdentifier: decrypted.merchantToken?.identifier ?? null });
       } catch (err) {
         return json(400, { approved: false, reason: (err as Error).message });
       }

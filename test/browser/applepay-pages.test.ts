@@ -1,4 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startMerchantSite, type MerchantSite } from './applepay-merchant.js';
@@ -35,6 +41,14 @@ describe('Apple Pay merchant pages in Chromium', () => {
   }
 
   const sheetOf = (page: Page) => page.frameLocator('iframe[title="Apple Pay sheet"]');
+
+  /** The merchant's site and its page, open in a new tab. */
+  async function merchantPage(displayName: string, merchantIdentifier: string, file: string): Promise<{ s: MerchantSite; page: Page }> {
+    const s = await site(displayName, merchantIdentifier);
+    const page = await env.newPage();
+    await page.goto(`${s.origin}/${file}`);
+    return { s, page };
+  }
 
   test("(a) Apple's classic sample: the original validation body, amounts as numbers", async () => {
     const s = await site('Emporium', 'merchant.com.example.emporium');
@@ -78,9 +92,7 @@ describe('Apple Pay merchant pages in Chromium', () => {
   });
 
   test('(b) a checkout that requires shipping and billing contacts, prices shipping methods and reads billingContact.emailAddress', async () => {
-    const s = await site('Trail Outfitters', 'merchant.com.example.outfitters');
-    const page = await env.newPage();
-    await page.goto(`${s.origin}/outfitters-shipping.html`);
+    const { s, page } = await merchantPage('Trail Outfitters', 'merchant.com.example.outfitters', 'outfitters-shipping.html');
     await page.getByRole('button', { name: 'Pay with Apple Pay' }).click();
     const sheet = sheetOf(page);
     await sheet.getByRole('heading', { name: 'Tessera Pay' }).waitFor({ timeout: 30_000 });
@@ -124,9 +136,7 @@ describe('Apple Pay merchant pages in Chromium', () => {
   });
 
   test('(c) a page that aborts when its server cannot validate the merchant; the donor cancelling is oncancel', async () => {
-    const s = await site('Trail Fund', 'merchant.com.example.trailfund');
-    const page = await env.newPage();
-    await page.goto(`${s.origin}/donate-abort.html`);
+    const { s, page } = await merchantPage('Trail Fund', 'merchant.com.example.trailfund', 'donate-abort.html');
     s.validationOverride = { initiativeContext: 'unregistered.example.com' };
     await page.getByRole('button', { name: 'Donate with Apple Pay' }).click();
     await page.getByText('Apple Pay is unavailable right now (merchant validation failed: 403).').waitFor({ timeout: 30_000 });
@@ -145,6 +155,45 @@ describe('Apple Pay merchant pages in Chromium', () => {
     await page.getByText('Donation cancelled.').waitFor({ timeout: 15_000 });
     await page.locator('iframe[title="Apple Pay sheet"]').waitFor({ state: 'detached', timeout: 15_000 });
     assert.equal(s.payments.length, 0);
+    await page.close();
+    assert.deepEqual(env.pageErrors, []);
+  });
+
+  test('(e) a recurring payment request: the token carries a merchant token that the SDK and the CLI decrypt', async () => {
+    const { s, page } = await merchantPage('Bean Club', 'merchant.com.example.beanclub', 'coffee-subscription.html');
+    await page.getByRole('button', { name: 'Subscribe with Apple Pay' }).click();
+    const sheet = sheetOf(page);
+    await sheet.getByText('$24.00').first().waitFor({ timeout: 30_000 });
+    await sheet.getByRole('button', { name: 'Face ID: match' }).click({ timeout: 30_000 });
+    await page.getByText('Subscribed. Your first bag ships tomorrow.').waitFor({ timeout: 30_000 });
+
+    assert.equal(s.payments.length, 1);
+    const paid = s.payments[0]!;
+    assert.equal(paid.payload.transactionAmount, 2400);
+    assert.match(paid.merchantToken!.identifier, /^MTK[0-9A-F]{40}$/);
+    assert.equal(paid.payload.merchantTokenIdentifier, paid.merchantToken!.identifier);
+    const metadata = paid.merchantToken!.metadata!;
+    assert.equal(metadata.merchantTokenType, 'recurring');
+    assert.equal(metadata.paymentDescription, 'Bean Club monthly coffee');
+    assert.equal(metadata.managementURL, `${s.origin}/account/subscription`);
+    assert.deepEqual((metadata.regularBilling as { amount: string; recurringPaymentIntervalUnit: string }).amount, '24.00');
+    assert.equal((metadata.regularBilling as { recurringPaymentIntervalUnit: string }).recurringPaymentIntervalUnit, 'month');
+
+    // The CLI decrypts the same token and shows the merchant token fields.
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-applepay-e-'));
+    try {
+      await writeFile(join(dir, 'token.json'), JSON.stringify(s.tokens[0]));
+      await writeFile(join(dir, 'cert.pem'), s.processing.certificatePem);
+      await writeFile(join(dir, 'key.pem'), s.processing.privateKeyPem);
+      await writeFile(join(dir, 'root.pem'), await env.tessera.tessera.pki.rootPem());
+      const bin = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
+      const { stdout } = await promisify(execFile)(process.execPath, [bin, 'applepay', 'decrypt', '--token', join(dir, 'token.json'), '--cert', join(dir, 'cert.pem'), '--key', join(dir, 'key.pem'), '--root', join(dir, 'root.pem')], { timeout: 60_000 });
+      const decrypted = JSON.parse(stdout) as { merchantTokenIdentifier: string; merchantTokenMetadata: { merchantTokenType: string } };
+      assert.equal(decrypted.merchantTokenIdentifier, paid.merchantToken!.identifier);
+      assert.equal(decrypted.merchantTokenMetadata.merchantTokenType, 'recurring');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
     await page.close();
     assert.deepEqual(env.pageErrors, []);
   });

@@ -28,6 +28,12 @@ export interface DecryptedPaymentToken {
   transactionId: string;
   /** Which entry of `keys` decrypted it. */
   keyIndex: number;
+  /**
+   * The merchant token of a recurring, deferred or automatic-reload payment request (the payload's
+   * merchantTokenIdentifier and merchantTokenMetadata): what the merchant keeps to charge again.
+   * Absent for a one-off payment.
+   */
+  merchantToken?: { identifier: string; metadata: Record<string, unknown> | undefined };
 }
 
 export interface VerifiedDecryptedPaymentToken extends DecryptedPaymentToken {
@@ -52,7 +58,9 @@ async function decryptParsed(token: ParsedPaymentToken, keys: LoadedMerchantKey[
     const key = await chooseKey(token, keys, options.merchantIdentifier);
     const plaintext = await decryptPaymentData(token, key);
     try {
-      return { token, payload: parsePaymentPayload(plaintext), transactionId: token.transactionId, keyIndex: key.index };
+      const payload = parsePaymentPayload(plaintext);
+      const merchantToken = payload.merchantTokenIdentifier !== undefined ? { identifier: payload.merchantTokenIdentifier, metadata: payload.merchantTokenMetadata } : undefined;
+      return { token, payload, transactionId: token.transactionId, keyIndex: key.index, ...(merchantToken ? { merchantToken } : {}) };
     } finally {
       plaintext.fill(0);
     }

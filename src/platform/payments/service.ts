@@ -14,6 +14,7 @@ import { buildPayload, type PaymentPki } from '../pki/index.js';
 import { cardRepo } from '../repository.js';
 import './errors.js';
 import type { PaymentEncryptionKey, PlatformPaymentKeys } from './keys.js';
+import { merchantTokenFields, merchantTokenRequestOf, type MerchantTokenRequest } from './merchant-token.js';
 import { paymentRepo } from './repository.js';
 
 /** How long a payment nonce is valid. */
@@ -65,6 +66,8 @@ interface OpenedPayment {
   nonce: string;
   merchantBinding: Uint8Array;
   applicationData: Uint8Array | undefined;
+  /** A recurring, deferred or automatic-reload request: the token carries a merchant token. */
+  merchantToken: MerchantTokenRequest | undefined;
 }
 
 /** What the redeem step records (JSON-safe, nothing secret). */
@@ -107,6 +110,7 @@ export class PaymentService {
     if (card.status !== 'active') throw new AppError('payment_card_inactive', { param: 'card_id' });
     const network = card.network as Network;
     const request = checkRequest(input.request);
+    const merchantToken = merchantTokenRequestOf(input.request as unknown as Record<string, unknown>);
     if (!request.networks.has(network)) throw new AppError('payment_network_not_supported', { param: 'request.supportedNetworks' });
 
     const p = await this.#decrypt(input.encrypted_payment);
@@ -137,6 +141,7 @@ export class PaymentService {
       nonce: p.nonce,
       merchantBinding: binding,
       applicationData: request.applicationData,
+      merchantToken,
     };
   }
 
@@ -174,6 +179,7 @@ export class PaymentService {
       deviceManufacturerIdentifier: DEVICE_MANUFACTURER_IDENTIFIER,
       paymentDataType: '3DSecure',
       paymentData: { onlinePaymentCryptogram: opened.cryptogram, ...(opened.eci !== undefined ? { eciIndicator: opened.eci } : {}) },
+      ...(opened.merchantToken ? merchantTokenFields(opened.merchantToken, opened.cardId, redeemed.merchantIdentifier) : {}),
     });
     const paymentData = await this.pki.produceToken({ payload, merchantCertificatePem: certificatePem, ...(opened.applicationData ? { applicationData: opened.applicationData } : {}) });
     return { paymentData, paymentMethod: opened.paymentMethod, transactionIdentifier: paymentData.header.transactionId };
