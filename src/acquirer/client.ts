@@ -33,6 +33,6 @@ export class AcquirerClient {
       ...(this.options.timeoutMs !== undefined ? { timeoutMs: this.options.timeoutMs } : {}),
     });
     if (res.status === 200 && res.raw) return res.raw;
-    throw new PartyError(res.status, res.body, 'acquirer');
+    throw new PartyError(res.status, res.body, 'acquirer', 'POST /acquirer/v1/authorizations');
   }
 }

@@ -50,6 +50,8 @@ export class PartyError extends Error {
     readonly status: number,
     readonly body: ErrorBody | undefined,
     readonly party: string,
+    /** The call that was answered, e.g. `POST /issuer/iss_1/v1/cards` (method and path, no query or body): for error reports. */
+    readonly route?: string,
   ) {
     super(body?.error?.message ?? `${party} answered ${status}`);
   }
@@ -162,7 +164,7 @@ export class TracingTransport implements Transport {
 export async function call<T>(transport: Transport, party: string, req: TransportRequest): Promise<T> {
   const res = await transport.request<T>(req);
   if (res.status >= 200 && res.status < 300) return res.body;
-  throw new PartyError(res.status, res.body as ErrorBody | undefined, party);
+  throw new PartyError(res.status, res.body as ErrorBody | undefined, party, `${req.method} ${req.path.split('?')[0]}`);
 }
 
 /** How a client repeats a request answered `busy_retry`: at most `attempts` tries, backoff from `baseMs`, doubling, with jitter. */

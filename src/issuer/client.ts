@@ -132,7 +132,7 @@ export class IssuerClient {
       ...this.#options(options),
     });
     if (res.status >= 200 && res.status < 300 && res.raw) return res.raw;
-    throw new PartyError(res.status, res.body, `issuer:${issuerId}`);
+    throw new PartyError(res.status, res.body, `issuer:${issuerId}`, `POST ${this.#path(issuerId, '/iso8583')}`);
   }
 
   /** GET /accounts/:id (the issuer's own key or an admin key): posted, holds, available. */

@@ -5,8 +5,6 @@ import { CheckFailed, UsageError } from '../errors.js';
 import { loadConfig } from '../../infra/config.js';
 import { PartyError } from '../../infra/transport.js';
 import { currencyByAlpha, formatAmount, parseAmount, SUPPORTED_CURRENCIES } from '../../protocol/currency.js';
-import { openTarget, stepper } from '../../scenario/harness.js';
-import { runInApp } from '../../scenario/inapp.js';
 import type { NetworkName } from '../../scenario/provision.js';
 import {
   MemoryReplayCache,
@@ -16,28 +14,7 @@ import {
   type MerchantKeyPair,
 } from '../../merchant/sdk/index.js';
 
-const USAGE = [
-  'usage: tessera applepay decrypt --token FILE --cert PEM --key PEM [--root PEM] [--at ISO-8601] [--merchant-id ID]',
-  '       tessera applepay token --out DIR [--merchant-id ID] [--amount 10.00] [--currency USD] [--network visa|mastercard|amex|discover] [--rsa] [--url URL] [--validation-url URL]',
-  '',
-  '  token     run an in-app payment with a simulated device (docs/inapp.md) against a throwaway embedded platform,',
-  '            or a running one with --url (operator key in TESSERA_ADMIN_KEY; merchant validation at --validation-url,',
-  '            default https://<url host>:<TESSERA_MTLS_PORT>/paymentservices/startSession): registers a merchant,',
-  '            validates it over mutual TLS, provisions a card, pays, and writes DIR/token.json (the PKPaymentToken),',
-  '            DIR/merchant-cert.pem and DIR/merchant-key.pem (its payment-processing certificate and key, RSA with',
-  '            --rsa: an RSA_v1 token) and DIR/root-ca.pem (the platform root): the inputs of decrypt.',
-  '  decrypt   verify a payment token (PKPaymentToken or bare paymentData, JSON; FILE "-" = stdin) and print',
-  '            its decrypted payload. Exit 0 valid, 1 rejected (one line naming the reason), 2 bad arguments.',
-  '  --cert/--key     the merchant payment-processing certificate and its private key (repeat both for',
-  '                   several keys, e.g. during a rotation: the token picks its key by publicKeyHash)',
-  '  --root           trusted root certificate(s), PEM (repeatable). Default: <data dir>/pki/root-ca.pem,',
-  "                   the platform's root; pass Apple Root CA - G3 for real Apple tokens",
-  '  --at             the verification time (certificate validity and the 5-minute signingTime window)',
-  "  --merchant-id    check that the certificate is for this merchant identifier",
-].join('\n');
-
 const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
   token: { type: 'string' },
   cert: { type: 'string', multiple: true },
   key: { type: 'string', multiple: true },
@@ -157,6 +134,8 @@ async function token(values: Values): Promise<string> {
     throw new UsageError(`cannot create --out ${out}`);
   }
 
+  // The platform and the simulated device load only now: decrypt and bad arguments answer without them.
+  const [{ openTarget, stepper }, { runInApp }] = await Promise.all([import('../../scenario/harness.js'), import('../../scenario/inapp.js')]);
   const target = await openTarget({ url });
   try {
     const adminKey = target.adminKey;
@@ -214,10 +193,6 @@ const SUBCOMMANDS: Record<string, (values: Values) => Promise<string>> = { decry
 /** `tessera applepay decrypt`: verify and decrypt Apple Pay payment tokens (real Apple ones or the platform's). */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   const [sub, ...extra] = positionals;
   const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
   if (!handler || extra.length > 0) throw new UsageError(`usage: tessera applepay ${Object.keys(SUBCOMMANDS).join('|')} [options] (see --help)`);

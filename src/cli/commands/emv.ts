@@ -26,17 +26,8 @@ import {
 } from '../../protocol/emv/index.js';
 
 const CVN_LIST = [...CVNS, ...AES_CVNS].join('|');
-const KEY_OPTIONS = `--imk <32 hex> --pan <digits> --psn <2 digits>`;
-const USAGE = [
-  'usage: tessera emv keys   ' + KEY_OPTIONS + ' [--atc <4 hex> --cvn <N> [--un <8 hex>]]',
-  '       tessera emv arqc   --cvn <' + CVN_LIST + '> ' + KEY_OPTIONS + ' --icc <BER-TLV hex>',
-  '       tessera emv arpc   --cvn <N> ' + KEY_OPTIONS + ' --icc <hex> --arqc <16 hex> --arc <4 hex> [--csu <8 hex>] [--prop <2-16 hex>]',
-  '       tessera emv verify --cvn <N> ' + KEY_OPTIONS + ' --icc <BER-TLV hex with 9F26>',
-  '(A1 and D1 are Tessera\'s AES cryptograms for American Express and Discover)',
-].join('\n');
 
 const OPTIONS = {
-  help: { type: 'boolean', short: 'h' },
   imk: { type: 'string' },
   pan: { type: 'string' },
   psn: { type: 'string' },
@@ -149,10 +140,6 @@ const SUBCOMMANDS: Record<string, (values: Values) => Promise<string>> = { keys,
 /** `tessera emv keys|arqc|arpc|verify`: EMV key derivation, cryptograms and their verification. */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS);
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
   const [sub, ...extra] = positionals;
   const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
   if (!handler || extra.length > 0) throw new UsageError('usage: tessera emv keys|arqc|arpc|verify [options] (see --help)');

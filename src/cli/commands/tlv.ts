@@ -4,7 +4,7 @@ import { fromHex, toHex } from '../../protocol/bytes.js';
 import { parseTlv, type TlvNode } from '../../protocol/tlv/tlv.js';
 import { tagName } from '../../protocol/tlv/tags.js';
 
-const USAGE = 'usage: tessera tlv decode <hex>';
+const USAGE = 'usage: tessera tlv decode <hex> (see --help)';
 
 interface TlvJson {
   tag: string;
@@ -22,11 +22,7 @@ function toJson(node: TlvNode): TlvJson {
 
 /** `tessera tlv decode <hex>`: the data objects as pretty-printed JSON (values as upper-case hex). */
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { help: { type: 'boolean', short: 'h' } });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const { positionals } = parse(argv, {});
   const [sub, hex, ...extra] = positionals;
   if (sub !== 'decode' || hex === undefined || extra.length > 0) throw new UsageError(USAGE);
   const nodes = parseTlv(fromHex(hex.replace(/\s+/g, ''), 'TLV input'));
