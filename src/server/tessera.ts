@@ -29,6 +29,7 @@ import { v1_pki_root_get } from '../platform/routes/v1_pki_root_get.js';
 import { installNodeAes } from '../infra/node-aes.js';
 import { health } from './health.js';
 import { registerWebApp } from './web.js';
+import { saveAdminKey } from './admin-key.js';
 import type { PartyModule } from './party.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -72,6 +73,8 @@ export interface Tessera {
   startBackground(): void;
   /** Set only on the start that created the operator's admin key: the one time it can be shown. */
   newAdminKey: string | undefined;
+  /** Where that new key was written (`<data dir>/admin-key.txt`, mode 0600); undefined in memory. */
+  newAdminKeyFile: string | undefined;
   /** The operations console's view of this process: the in-memory trace of messages between parties, live counters. */
   observer: Observer;
   /** The sandbox seed and GET /sandbox/v1; undefined when TESSERA_SANDBOX is off. */
@@ -200,8 +203,13 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     await migrate(db, [INFRA_MIGRATIONS, ...parties.flatMap((p) => (p.migrations ? [p.migrations] : []))]);
 
     let newAdminKey: string | undefined;
+    let newAdminKeyFile: string | undefined;
     if (config.adminKey) await apiKeys.ensure('admin', 'operator', 'operator (from TESSERA_ADMIN_KEY)', config.adminKey);
-    else if ((await apiKeys.count('admin')) === 0) newAdminKey = (await apiKeys.create('admin', 'operator', 'operator (first start)')).secret;
+    else if ((await apiKeys.count('admin')) === 0) {
+      newAdminKey = (await apiKeys.create('admin', 'operator', 'operator (first start)')).secret;
+      // Kept in the data folder (0600) as soon as it exists, so a start that fails later does not lose it.
+      if (!(options.inMemory ?? false)) newAdminKeyFile = saveAdminKey(config.dataDir, newAdminKey);
+    }
     await apiKeys.ensure('admin', 'internal', 'internal: start-up registrations', internalAdmin);
     for (const b of BRANDS) await apiKeys.ensure('network', b, `internal: ${b} network → issuers, platform`, networkKeys[b]);
     await apiKeys.ensure('acquirer', ACQUIRER_OWNER, 'internal: acquirer → networks', acquirerKey);
@@ -316,6 +324,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       issuerKeys,
       outbox,
       newAdminKey,
+      newAdminKeyFile,
       observer,
       sandbox,
       store,
