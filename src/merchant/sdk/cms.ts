@@ -115,9 +115,20 @@ function signerIndexOf(signer: pkijs.SignerInfo, certificates: pkijs.Certificate
 /**
  * Parses the detached SignedData. Throws PaymentTokenError 'malformed' when it is not a CMS
  * SignedData at all, 'signature' when it is one but not of the expected shape (attached content,
- * not exactly one signer, missing or repeated signed attributes, no signer certificate).
+ * not exactly one signer, missing or repeated signed attributes, no signer certificate), and
+ * nothing else: asn1js and pkijs throw their own errors (a bad time string, a missing block) on
+ * structures they cannot read; those become 'malformed', without their message (it can quote input).
  */
 export function parseDetachedSignature(bytes: Uint8Array): DetachedSignature {
+  try {
+    return parseSignedData(bytes);
+  } catch (err) {
+    if (err instanceof PaymentTokenError) throw err;
+    return malformed('the signature is not a well-formed CMS SignedData');
+  }
+}
+
+function parseSignedData(bytes: Uint8Array): DetachedSignature {
   const asn1 = asn1js.fromBER(bytes);
   if (asn1.offset === -1 || asn1.result.error !== '' || asn1.offset !== bytes.length) return malformed('the signature is not BER-encoded CMS');
   let contentInfo: pkijs.ContentInfo;
