@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { HELP, PROTOCOL_EXAMPLES } from './help.js';
 import { main } from './main.js';
@@ -101,6 +102,9 @@ test('the protocol commands\' examples work as printed (tlv, iso8583 decode and 
   assert.equal(JSON.parse(outputs.get(PROTOCOL_EXAMPLES.iso8583)!.stdout).fields['2'].value, '476173******0119');
   const verify = [...outputs].find(([line]) => line.startsWith('tessera emv verify'))!;
   assert.equal(verify[1].stdout, 'valid\n');
+  // The README's copy-and-paste lines are these very examples.
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  for (const line of Object.values(PROTOCOL_EXAMPLES)) assert.ok(readme.includes(`\nnpx ${line}\n`), `README shows: npx ${line.slice(0, 40)}…`);
 });
 
 test('failures go to stderr, one line, exit 2 (a wrong flag of a light command)', async () => {
