@@ -29,7 +29,7 @@ export const PROTOCOL_EXAMPLES = {
   arqc: `tessera emv arqc --cvn 18 ${EMV_CARD} --icc ${VISA18_ICC}`,
 } as const;
 
-const URL_NOTE = '--url URL      a running platform (default: the one at http://127.0.0.1:8080 when it answers, else a throwaway embedded one)';
+const URL_NOTE = '--url URL      this running platform; --embedded a throwaway one in this process (default: the platform at http://127.0.0.1:8080 when it answers, else a throwaway one)';
 
 export const HELP: Record<string, CommandHelp> = {
   start: {
@@ -113,7 +113,7 @@ export const HELP: Record<string, CommandHelp> = {
     subcommands: {
       provision: {
         summary: 'add a card to a simulated phone: sign-up, device registration, card verification, token, keys in the Secure Element',
-        usage: ['tessera scenario provision [--network N] [--card NUMBER] [--yellow] [--url URL] [--trace FILE]'],
+        usage: ['tessera scenario provision [--network N] [--card NUMBER] [--yellow] [--url URL | --embedded] [--trace FILE]'],
         details: [
           '--network N    visa, mastercard, amex or discover',
           '--card NUMBER  a sandbox test card (GET /sandbox/v1 lists them)',
@@ -125,19 +125,19 @@ export const HELP: Record<string, CommandHelp> = {
       },
       tap: {
         summary: "provision a card, then tap the phone on a sandbox terminal: the authorization through acquirer, network and issuer",
-        usage: ['tessera scenario tap [--network N] [--card NUMBER] [--amount 12.34] [--currency USD] [--url URL] [--trace FILE] [--replay]'],
+        usage: ['tessera scenario tap [--network N] [--card NUMBER] [--amount 12.34] [--currency USD] [--url URL | --embedded] [--trace FILE] [--replay]'],
         details: ['--replay       send the same cryptogram again: the network declines the replay', URL_NOTE, '--trace FILE   write every message between the parties as JSON Lines'],
         examples: ['tessera scenario tap --network mastercard --amount 4.20 --replay --trace tap.jsonl'],
       },
       'lost-device': {
         summary: 'taps approved, the device reported lost (its tokens suspended), taps declined',
-        usage: ['tessera scenario lost-device [--network N] [--amount 12.34] [--url URL] [--trace FILE]'],
+        usage: ['tessera scenario lost-device [--network N] [--amount 12.34] [--url URL | --embedded] [--trace FILE]'],
         details: [URL_NOTE],
         examples: ['tessera scenario lost-device --network visa'],
       },
       reissue: {
         summary: 'the issuer reissues the card: the same token keeps paying, the wallet shows the new last four digits',
-        usage: ['tessera scenario reissue [--network N] [--amount 12.34] [--url URL] [--trace FILE]'],
+        usage: ['tessera scenario reissue [--network N] [--amount 12.34] [--url URL | --embedded] [--trace FILE]'],
         details: [URL_NOTE],
         examples: ['tessera scenario reissue --network visa --trace reissue.jsonl'],
       },
