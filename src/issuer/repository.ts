@@ -597,19 +597,18 @@ export const authorizationRepo = {
 
   /**
    * The decisions' writes in ONE statement: the authorizations; for each approval its hold, the
-   * account's running total, the card's velocity count and the balanced ledger posting; the outbox
-   * events (the rows infra/outbox.ts's \`enqueue\` writes). Foreign keys are checked at the end of the
+   * account's running total, the card's velocity count and the balanced ledger posting (no outbox
+   * event: nothing consumes one, see authorizations.ts). Foreign keys are checked at the end of the
    * statement, when the rows it inserted exist. The cards of one call's approvals are distinct (their
    * velocity is counted from the card row as read); accounts may repeat (their totals are summed).
    */
   async recordDecisions(sql: Sql, decisions: readonly DecisionWrite[]): Promise<void> {
     const approvals = decisions.filter((d): d is DecisionWrite & { approval: NonNullable<DecisionWrite['approval']> } => d.approval !== undefined);
-    const events = decisions.flatMap((d) => (d.event ? [d.event] : []));
     for (const d of approvals) if (d.authorization.amount <= 0n) throw new Error('an approval holds a positive amount');
     if (new Set(approvals.map((d) => d.approval.cardId)).size !== approvals.length) throw new Error('two approvals of one card in one statement');
     const a = decisions.map((d) => d.authorization);
     const iso = (d: Date) => d.toISOString();
-    const { rows } = await sql.query<{ auths: number; holds: number; accounts: number; cards: number; entries: number; events: number }>(
+    const { rows } = await sql.query<{ auths: number; holds: number; accounts: number; cards: number; entries: number }>(
       `WITH ai AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
                               $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
@@ -647,16 +646,9 @@ export const authorizationRepo = {
          INSERT INTO issuer.ledger_entries (issuer_id, transaction_id, ledger_account, amount, currency, kind, hold_id, created_at)
          SELECT hold.issuer_id, hold.authorization_id, e.ledger_account, e.amount, hold.currency, 'hold', hold.id, hold.created_at
            FROM hold CROSS JOIN LATERAL (VALUES (hold.account_id, -hold.amount), ('authorizations_pending', hold.amount)) AS e (ledger_account, amount)
-         RETURNING id),
-       ev AS (
-         INSERT INTO infra.outbox (event_id, topic, aggregate_id, payload)
-         SELECT e.event_id, e.topic, e.aggregate_id, e.payload::jsonb
-           FROM unnest($26::text[], $27::text[], $28::text[], $29::text[], $30::text[]) AS e (authorization_id, event_id, topic, aggregate_id, payload)
-           JOIN auth ON auth.id = e.authorization_id
-         ON CONFLICT (event_id) DO NOTHING
-         RETURNING event_id)
+         RETURNING id)
        SELECT (SELECT count(*) FROM auth)::int AS auths, (SELECT count(*) FROM hold)::int AS holds, (SELECT count(*) FROM held)::int AS accounts,
-              (SELECT count(*) FROM velocity)::int AS cards, (SELECT count(*) FROM ledger)::int AS entries, (SELECT count(*) FROM ev)::int AS events`,
+              (SELECT count(*) FROM velocity)::int AS cards, (SELECT count(*) FROM ledger)::int AS entries`,
       [
         a.map((x) => x.id),
         a.map((x) => x.issuerId),
@@ -683,11 +675,6 @@ export const authorizationRepo = {
         approvals.map((d) => d.approval.currency),
         approvals.map((d) => d.approval.authCode),
         approvals.map((d) => iso(new Date(d.authorization.at.getTime() - d.approval.velocityWindowMs))),
-        decisions.flatMap((d) => (d.event ? [d.authorization.id] : [])),
-        events.map((e) => e.eventId),
-        events.map((e) => e.topic),
-        events.map((e) => e.aggregateId),
-        events.map((e) => JSON.stringify(e.payload)),
       ],
     );
     const r = rows[0];
@@ -705,11 +692,10 @@ export interface DecisionContext {
   card: AuthorizationCardRow | undefined;
 }
 
-/** One decision's writes (recordDecisions): the authorization; an approval's hold; the outbox event. */
+/** One decision's writes (recordDecisions): the authorization; an approval's hold. */
 export interface DecisionWrite {
   authorization: NewIssuerAuthorization;
   approval?: { holdId: string; accountId: string; cardId: string; currency: string; authCode: string; velocityWindowMs: number };
-  event?: { eventId: string; topic: string; aggregateId: string; payload: unknown };
 }
 
 type ExistingJson = Omit<AuthorizationRow, 'amount' | 'pan_fingerprint'> & { amount: string; pan_fingerprint: string | null };
