@@ -12,9 +12,8 @@ const NETWORKS: NetworkName[] = ['visa', 'mastercard', 'amex', 'discover'];
  * platform's "this conflicted with concurrent work; retry it") is started again with a new card, up to
  * three times, as a client is told to: eight provisionings at once conflict now and then.
  */
-export async function provisionMany(target: Target, count: number, log: (l: string) => void, options: { defaultCard?: boolean; logEvery?: number } = {}): Promise<ProvisionedDevice[]> {
+export async function provisionMany(target: Target, count: number, log: (l: string) => void, options: { defaultCard?: boolean; onProgress?: () => void } = {}): Promise<ProvisionedDevice[]> {
   const quiet = { step: () => {}, detail: () => {} };
-  const logEvery = options.logEvery ?? 100;
   const out: ProvisionedDevice[] = [];
   let next = 0;
   const worker = async () => {
@@ -39,9 +38,10 @@ export async function provisionMany(target: Target, count: number, log: (l: stri
           break;
         } catch (err) {
           if (!(err instanceof PartyError && err.code === 'busy_retry') || attempt >= 3) throw err;
+          log(`\na card's set-up was answered busy_retry (${err.route ?? err.party}): starting it again with a new card`);
         }
       }
-      if (out.length % logEvery === 0) log(`  ${out.length} / ${count}`);
+      options.onProgress?.();
     }
   };
   await Promise.all(Array.from({ length: 8 }, worker));

@@ -1,13 +1,12 @@
 import { loadConfig } from '../infra/config.js';
-import { call, FetchTransport, InjectTransport } from '../infra/transport.js';
-import { createLogger } from '../infra/logger.js';
+import { call } from '../infra/transport.js';
 import { MemoryReplayCache, verifyAndDecrypt } from '../merchant/sdk/index.js';
 import type { Target } from '../scenario/harness.js';
 import { paymentRequest, registerMerchant, validateMerchant } from '../scenario/inapp.js';
 import type { ProvisionedDevice } from '../scenario/provision.js';
-import { createTessera } from '../server/tessera.js';
+import { inProcessTarget, remoteTarget } from './platform.js';
 import { provisionMany } from './devices.js';
-import { runBench, type BenchSummary } from './runner.js';
+import { progressBar, runBench, type BenchSummary } from './runner.js';
 
 /** The issuers' velocity rule allows 30 approvals per card in 10 minutes; a bench card pays at most this many. */
 const PAYMENTS_PER_CARD = 25;
@@ -37,8 +36,7 @@ export async function benchInApp(options: InAppBenchOptions): Promise<BenchSumma
   let rootPem: string;
   let ecommerceKey: string | undefined = process.env.TESSERA_ECOMMERCE_KEY;
   if (options.url) {
-    const raw = new FetchTransport(options.url, 'platform');
-    target = { device: raw, raw, trace: undefined, tessera: undefined, adminKey: process.env.TESSERA_ADMIN_KEY, close: async () => {} };
+    target = remoteTarget(options.url);
     if (!target.adminKey) throw new Error('against --url, set TESSERA_ADMIN_KEY (the merchant and cards are created with it)');
     if (!ecommerceKey) throw new Error("against --url, set TESSERA_ECOMMERCE_KEY (an acquirer e-commerce terminal's API key, docs/inapp.md)");
     const base = new URL(options.url);
@@ -47,34 +45,27 @@ export async function benchInApp(options: InAppBenchOptions): Promise<BenchSumma
     if (!res.ok) throw new Error(`the platform's root certificate is not available (HTTP ${res.status})`);
     rootPem = await res.text();
   } else {
-    // Set-up signs up users and adds many cards: rate limits would refuse that, and guard nothing here.
-    const config = loadConfig(process.env, { LOG_LEVEL: 'silent', TESSERA_RATE_LIMIT_FACTOR: '0' });
-    const tessera = await createTessera({ config, logger: createLogger({ level: 'silent' }), inMemory: !config.databaseUrl });
-    tessera.startBackground();
-    const raw = new InjectTransport(() => tessera.app);
+    const started = await inProcessTarget({}, log);
+    const tessera = started.tessera;
     validationUrl = await tessera.listenMerchantValidation({ port: 0, host: '127.0.0.1' });
     rootPem = await tessera.pki.rootPem();
     ecommerceKey = tessera.terminals.find((t) => t.key === 'online')?.api_key;
     target = {
-      device: raw,
-      raw,
-      trace: undefined,
-      tessera,
-      adminKey: tessera.newAdminKey ?? undefined,
+      ...started.target,
       close: async () => {
         await tessera.stopMerchantValidation();
-        await tessera.close();
+        await started.target.close();
       },
     };
-    log(`in-process platform on ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)'}, cache ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process'}`);
   }
   try {
     if (!ecommerceKey) throw new Error('no e-commerce terminal key');
     const merchant = await registerMerchant(target.raw, target.adminKey!, { displayName: 'Bench Shop' });
     const expected = Math.ceil((options.expectedRps ?? 100) * options.durationS * 1.2);
     const cards = Math.max(options.concurrency, Math.ceil(expected / PAYMENTS_PER_CARD));
-    log(`setting up ${cards} cards, each on its own phone (not timed)…`);
-    const devices = await provisionMany(target, cards, log, { logEvery: 50 });
+    const bar = progressBar(`set-up: ${cards} cards, each on its own phone (not timed)`, cards);
+    const devices = await provisionMany(target, cards, log, { onProgress: () => bar.tick() });
+    bar.done();
     const perWorker = Array.from({ length: options.concurrency }, (_, w) => devices.filter((_, i) => i % options.concurrency === w));
     const uses = new Map<ProvisionedDevice, number>();
     const keys = [{ certificatePem: merchant.processing.certificatePem, privateKeyPem: merchant.processing.privateKeyPem }];

@@ -22,6 +22,45 @@ export interface BenchOptions {
   onFailure?: (err: unknown) => void;
 }
 
+/**
+ * A set-up step's progress on stderr: a bar redrawn in place on a terminal, else a line at each quarter
+ * (logs stay short). done() ends it with the time it took.
+ */
+export function progressBar(label: string, total: number, out: NodeJS.WriteStream = process.stderr): { tick(n?: number): void; done(): number } {
+  const started = performance.now();
+  const width = 30;
+  let n = 0;
+  let lastQuarter = -1;
+  let lastDraw = 0;
+  const draw = (final: boolean) => {
+    const frac = total > 0 ? Math.min(1, n / total) : 1;
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    if (out.isTTY) {
+      const now = performance.now();
+      if (!final && now - lastDraw < 100) return;
+      lastDraw = now;
+      out.write(`\r${label} ${'█'.repeat(Math.round(frac * width)).padEnd(width, '░')} ${n}/${total}  ${seconds}s${final ? '\n' : ''}`);
+      return;
+    }
+    const quarter = Math.floor(frac * 4);
+    if (final || quarter > lastQuarter) {
+      lastQuarter = quarter;
+      out.write(`${label}: ${n}/${total} (${seconds}s)\n`);
+    }
+  };
+  draw(false);
+  return {
+    tick(k = 1) {
+      n += k;
+      if (n < total) draw(false);
+    },
+    done() {
+      draw(true);
+      return (performance.now() - started) / 1000;
+    },
+  };
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

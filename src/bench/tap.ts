@@ -1,15 +1,13 @@
 import { AcquirerClient } from '../acquirer/client.js';
-import { loadConfig } from '../infra/config.js';
-import { FetchTransport, InjectTransport, type Transport } from '../infra/transport.js';
-import { createLogger } from '../infra/logger.js';
+import type { Transport } from '../infra/transport.js';
 import { unpackMessage } from '../protocol/iso8583/iso8583.js';
 import type { Target } from '../scenario/harness.js';
 import type { ProvisionedDevice } from '../scenario/provision.js';
 import { kernelFor, sandboxTerminal } from '../scenario/tap.js';
-import { createTessera } from '../server/tessera.js';
 import { seLink } from '../device/nfc.js';
 import { provisionMany } from './devices.js';
-import { runBench, type BenchSummary } from './runner.js';
+import { progressBar, runBench, type BenchSummary } from './runner.js';
+import { inProcessTarget, remoteTarget } from './platform.js';
 import { readFileSync } from 'node:fs';
 import { backendPids, queryStats, retryStats, type Database } from '../infra/db/database.js';
 import { batchStats } from '../infra/db/batcher.js';
@@ -34,11 +32,6 @@ export interface TapBenchOptions {
   log?: (line: string) => void;
 }
 
-/** One worker's taps, made before the clock starts: each card's in ATC order. */
-interface PreparedTap {
-  packed: Uint8Array;
-}
-
 /**
  * Many simulated phones tapping many readers: each tap is the full APDU dialogue with a fresh
  * cryptogram, then the 0100 through acquirer, network (ARQC, ATC) and issuer (hold, ledger).
@@ -48,53 +41,80 @@ interface PreparedTap {
  */
 export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> {
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const startedAt = performance.now();
   let target: Target;
   if (options.url) {
-    const raw = new FetchTransport(options.url, 'platform');
-    target = { device: raw, raw, trace: undefined, tessera: undefined, adminKey: process.env.TESSERA_ADMIN_KEY, close: async () => {} };
+    target = remoteTarget(options.url);
     if (!target.adminKey) throw new Error('against --url, set TESSERA_ADMIN_KEY (cards and terminals are created with it)');
   } else {
-    // Set-up signs up users and adds hundreds of cards: rate limits would refuse that, and guard nothing here.
     // The console's in-memory message trace is off unless TESSERA_TRACE_BUFFER asks for it (an operator's
     // debugging aid: it masks and decodes every message between parties, about a tenth of the CPU of a tap).
-    const config = loadConfig(process.env, { LOG_LEVEL: 'silent', TESSERA_RATE_LIMIT_FACTOR: '0', TESSERA_TRACE_BUFFER: process.env.TESSERA_TRACE_BUFFER ?? '0' });
-    // In memory only on the embedded database: on a server the KEK must be the configured (or data folder's) one, or a second run could not read the first run's keys.
-    const tessera = await createTessera({ config, logger: createLogger({ level: 'silent' }), inMemory: !config.databaseUrl });
-    tessera.startBackground();
-    const raw = new InjectTransport(() => tessera.app);
-    target = { device: raw, raw, trace: undefined, tessera, adminKey: tessera.newAdminKey ?? undefined, close: () => tessera.close() };
-    log(`in-process platform on ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite (in memory)'}, cache ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process'}`);
+    target = (await inProcessTarget({ TESSERA_TRACE_BUFFER: process.env.TESSERA_TRACE_BUFFER ?? '0' }, log)).target;
+    log(`platform ready in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   }
   try {
-    // The taps a run may send: the expected throughput with a margin (prepared mode makes this many).
-    const expected = Math.ceil((options.expectedRps ?? 1500) * options.durationS * 1.2);
-    const cards = Math.max(options.concurrency * 2, Math.ceil(expected / TAPS_PER_CARD));
-    log(`setting up ${cards} cards, each on its own phone (not timed)…`);
-    const devices = await provisionMany(target, cards, log, { defaultCard: true });
+    const setupStarted = performance.now();
     const terminal = await sandboxTerminal(target);
     const acquirer = new AcquirerClient(target.raw, terminal.apiKey);
-    const perWorker = Array.from({ length: options.concurrency }, (_, w) => devices.filter((_, i) => i % options.concurrency === w));
+    // Each worker has its own cards (a card's taps go in ATC order, by one worker) and its own STAN range
+    // (concurrent taps on one reader are never "duplicates").
+    const perWorker: ProvisionedDevice[][] = Array.from({ length: options.concurrency }, () => []);
     const kernels = perWorker.map((_, w) => {
-      // Each worker has its own STAN range so concurrent taps on one reader are never "duplicates".
       let n = 0;
       return kernelFor(terminal, { stan: () => w * 10_000 + 1 + (n++ % 9_999) });
     });
+    let cardCount = 0;
+    const addCards = async (count: number, label: string) => {
+      if (count <= 0) return;
+      const bar = progressBar(label, count);
+      const devices = await provisionMany(target, count, log, { defaultCard: true, onProgress: () => bar.tick() });
+      bar.done();
+      for (const d of devices) perWorker[cardCount++ % options.concurrency]!.push(d);
+    };
     const uses = new Map<ProvisionedDevice, number>();
-    const nextDevice = (w: number, i: number) => {
-      const pool = perWorker[w]!;
-      const device = pool.find((d) => (uses.get(d) ?? 0) < TAPS_PER_CARD) ?? pool[i % pool.length]!;
+    /** The worker's next card with taps left under the velocity limit (null: none left). */
+    const nextDevice = (w: number): ProvisionedDevice | null => {
+      const device = perWorker[w]!.find((d) => (uses.get(d) ?? 0) < TAPS_PER_CARD);
+      if (!device) return null;
       uses.set(device, (uses.get(device) ?? 0) + 1);
       return device;
     };
     /** The phone armed by a double-click and held to the reader: the kernel's 0100, or null. */
     const makeTap = async (w: number, i: number): Promise<Uint8Array | null> => {
-      const device = nextDevice(w, i);
+      const device = nextDevice(w);
+      if (!device) return null;
       const armed = await device.wallet.preparePayment({ biometric: 'match' });
       if (!armed.ok) return null;
       const outcome = await kernels[w]!.transact(seLink(device.se), { amount: 100 + ((w * 7 + i) % 400) });
       return outcome.kind === 'online' ? outcome.packed : null;
     };
     const approved = async (packed: Uint8Array) => unpackMessage(await acquirer.authorize(packed)).fields[39] === '00';
+
+    // One card per worker first, then a short warm-up on them: what the platform answers per second at
+    // this concurrency sizes the rest of the set-up (cards, and prepared taps), so the set-up makes
+    // about what the run can use rather than what --expected-rps guessed.
+    await addCards(options.concurrency, `set-up: ${options.concurrency} cards for the warm-up (each on its own phone)`);
+    const warmupTaps = Math.min(4, TAPS_PER_CARD - 1);
+    const warm = await Promise.all(perWorker.map(async (_, w) => {
+      const taps: Uint8Array[] = [];
+      for (let i = 0; i < warmupTaps; i++) {
+        const packed = await makeTap(w, i);
+        if (packed) taps.push(packed);
+      }
+      return taps;
+    }));
+    const warmStarted = performance.now();
+    let warmOk = 0;
+    await Promise.all(warm.map(async (taps) => {
+      for (const packed of taps) if (await approved(packed).catch(() => false)) warmOk++;
+    }));
+    const warmRate = warmOk / Math.max(0.001, (performance.now() - warmStarted) / 1000);
+    // The expected rate: --expected-rps when given, else the warm-up's with a margin (a warm platform is faster).
+    const rate = options.expectedRps ?? Math.max(options.concurrency, Math.ceil(warmRate * 1.5));
+    const expected = Math.ceil(rate * options.durationS * 1.1);
+    log(`warm-up: ${warmOk} taps approved at ${warmRate.toFixed(0)}/s; sizing the set-up for ${expected} taps (${options.expectedRps ? '--expected-rps' : 'the warm-up rate × 1.5'} over ${options.durationS} s)`);
+    const left = perWorker.flat().reduce((n, d) => n + (TAPS_PER_CARD - (uses.get(d) ?? 0)), 0);
+    await addCards(Math.ceil(Math.max(0, expected - left) / TAPS_PER_CARD), 'set-up: more cards, each on its own phone');
 
     let task: (w: number, i: number) => Promise<boolean>;
     if (options.live) {
@@ -104,35 +124,42 @@ export async function benchTap(options: TapBenchOptions): Promise<BenchSummary> 
         return packed !== null && approved(packed);
       };
     } else {
-      // As many taps as the expected throughput needs, plus a margin; a worker that uses them all stops.
+      // The taps the run can use, made before the clock starts; a worker that uses them all makes the
+      // rest live (phone and reader in the timed part, said below) rather than stopping.
       const perWorkerTaps = Math.ceil(expected / options.concurrency);
-      log(`phones and readers prepare ${perWorkerTaps * options.concurrency} taps (APDU dialogue, cryptogram, 0100; not timed)…`);
-      const prepared: PreparedTap[][] = await Promise.all(
+      const bar = progressBar(`set-up: phones and readers prepare ${perWorkerTaps * options.concurrency} taps (APDU dialogue, cryptogram, 0100)`, perWorkerTaps * options.concurrency);
+      const prepared: Uint8Array[][] = await Promise.all(
         perWorker.map(async (_, w) => {
-          const taps: PreparedTap[] = [];
+          const taps: Uint8Array[] = [];
           for (let i = 0; i < perWorkerTaps; i++) {
             const packed = await makeTap(w, i);
-            if (packed) taps.push({ packed });
+            bar.tick();
+            if (packed) taps.push(packed);
+            // Let the other workers' preparation (and the bar) run between taps.
+            if (i % 16 === 15) await new Promise((r) => setImmediate(r));
           }
           return taps;
         }),
       );
-      let exhausted = 0;
+      bar.done();
+      let live = 0;
       task = async (w, i) => {
         const next = prepared[w]![i];
-        if (!next) {
-          if (exhausted++ === 0) log('a worker used all its prepared taps before the end: raise --expected-rps');
-          await new Promise((r) => setTimeout(r, 5));
-          return false;
-        }
-        return approved(next.packed);
+        if (next) return approved(next);
+        if (live++ === 0) log('\na worker used all its prepared taps: the rest of its taps are made live (raise --expected-rps to prepare more)');
+        const packed = await makeTap(w, i);
+        return packed !== null && approved(packed);
       };
     }
+    const setupS = (performance.now() - setupStarted) / 1000;
+    log(`set-up: ${cardCount} cards, ${((performance.now() - setupStarted) / 1000).toFixed(1)} s (not timed)`);
     const db = target.tessera?.db;
     const serverBefore = db ? await serverCpu(db) : null;
     const before = { statements: queryStats.statements, transactions: queryStats.transactions, retried: retryStats.retried, cpu: process.cpuUsage(), batches: batchStats.statements, batched: batchStats.items };
     queryStats.byText?.clear();
+    const measuredStarted = performance.now();
     const summary = await runBench({ scenario: 'tap', durationS: options.durationS, concurrency: options.concurrency, task });
+    log(`timings: platform start ${((setupStarted - startedAt) / 1000).toFixed(1)} s, set-up ${setupS.toFixed(1)} s, measured ${((performance.now() - measuredStarted) / 1000).toFixed(1)} s`);
     const taps = Math.max(1, summary.ok + summary.failed);
     const outbox = target.tessera?.outbox;
     const trailing = outbox ? await outbox.pending() : 0;

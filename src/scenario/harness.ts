@@ -3,6 +3,8 @@ import { createLogger } from '../infra/logger.js';
 import { JsonlTraceSink, maskForTrace } from '../infra/trace.js';
 import { FetchTransport, InjectTransport, TracingTransport, type TraceSink, type Transport } from '../infra/transport.js';
 import { createTessera, type Tessera } from '../server/tessera.js';
+import { openThrowawayDatabase } from './throwaway.js';
+import { BusyRetryTransport } from './busy-retry.js';
 
 export interface Target {
   /** How the simulated device reaches the platform (traced as device ↔ platform). */
@@ -23,16 +25,18 @@ export interface Target {
  */
 export async function openTarget(options: { url?: string | undefined; traceFile?: string | undefined }): Promise<Target> {
   const trace = options.traceFile ? new JsonlTraceSink(options.traceFile) : undefined;
-  const wrap = (t: Transport) => (trace ? new TracingTransport(t, trace, 'device', 'platform', maskForTrace) : t);
+  // Every simulated client retries `busy_retry` as the API asks; each attempt is traced.
+  const wrap = (t: Transport) => new BusyRetryTransport(trace ? new TracingTransport(t, trace, 'device', 'platform', maskForTrace) : t);
   if (options.url) {
-    const raw = new FetchTransport(options.url, 'platform');
-    return { device: wrap(raw), raw, trace, tessera: undefined, adminKey: process.env.TESSERA_ADMIN_KEY, close: async () => {} };
+    const fetched = new FetchTransport(options.url, 'platform');
+    return { device: wrap(fetched), raw: new BusyRetryTransport(fetched), trace, tessera: undefined, adminKey: process.env.TESSERA_ADMIN_KEY, close: async () => {} };
   }
   const config = loadConfig({ ...process.env, DATABASE_URL: '', REDIS_URL: '' }, { LOG_LEVEL: 'silent' });
   const logger = createLogger({ level: 'silent' });
-  const tessera = await createTessera({ config, logger, inMemory: true, ...(trace ? { trace } : {}) });
-  const raw = new InjectTransport(() => tessera.app);
-  return { device: wrap(raw), raw, trace, tessera, adminKey: tessera.newAdminKey, close: () => tessera.close() };
+  const { db, migrated } = await openThrowawayDatabase();
+  const tessera = await createTessera({ config, logger, inMemory: true, db, migrated, ...(trace ? { trace } : {}) });
+  const injected = new InjectTransport(() => tessera.app);
+  return { device: wrap(injected), raw: new BusyRetryTransport(injected), trace, tessera, adminKey: tessera.newAdminKey, close: () => tessera.close() };
 }
 
 /** Step-by-step output: what happened, in words, on stdout. */

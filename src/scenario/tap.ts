@@ -2,7 +2,7 @@ import { AcquirerClient } from '../acquirer/client.js';
 import { SANDBOX_ACQUIRER } from '../acquirer/seed.js';
 import { seLink, tracingLink } from '../device/nfc.js';
 import { maskApduHex, maskForTrace, maskIsoHex } from '../infra/trace.js';
-import { call, TracingTransport, type Transport } from '../infra/transport.js';
+import { call, PartyError, TracingTransport, type Transport } from '../infra/transport.js';
 import { randomBase62 } from '../infra/ids.js';
 import { ContactlessKernel } from '../merchant/terminal/kernel.js';
 import { toHex } from '../protocol/bytes.js';
@@ -23,15 +23,42 @@ export interface TerminalSetup {
   currency: string;
 }
 
-/** The sandbox's Corner Coffee reader (throwaway platform), or a new reader created with the admin key (--url). */
-export async function sandboxTerminal(target: Target, key: 'coffee' | 'transit' = 'coffee'): Promise<TerminalSetup> {
+/** A scenario cannot run against this platform as it is (said before anyone is signed up). */
+export class ScenarioSetupError extends Error {
+  override readonly name = 'ScenarioSetupError';
+}
+
+const terminals = new WeakMap<Target, Map<string, Promise<TerminalSetup>>>();
+
+/**
+ * The sandbox's Corner Coffee reader: on a throwaway platform its seeded one; against a URL the one the
+ * platform's sandbox publishes (GET /sandbox/v1), else a new reader created with TESSERA_ADMIN_KEY. One
+ * per target and key: a scenario asks for it before it signs anyone up, and again when it taps.
+ */
+export function sandboxTerminal(target: Target, key: 'coffee' | 'transit' = 'coffee'): Promise<TerminalSetup> {
+  let byKey = terminals.get(target);
+  if (!byKey) terminals.set(target, (byKey = new Map()));
+  let found = byKey.get(key);
+  if (!found) {
+    found = findTerminal(target, key);
+    byKey.set(key, found);
+    found.catch(() => byKey.delete(key));
+  }
+  return found;
+}
+
+async function findTerminal(target: Target, key: 'coffee' | 'transit'): Promise<TerminalSetup> {
   const spec = SANDBOX_ACQUIRER.find((s) => s.key === key)!;
   const base = { cardAcceptorId: spec.merchant.card_acceptor_id, merchantName: spec.merchant.name, city: spec.merchant.city ?? '', country: spec.merchant.country, mcc: spec.merchant.mcc, currency: spec.merchant.currency };
   if (target.tessera) {
     const t = target.tessera.terminals.find((x) => x.key === key)!;
     return { ...base, apiKey: t.api_key, terminalId: t.terminal_id };
   }
-  if (!target.adminKey) throw new Error('against --url, set TESSERA_ADMIN_KEY so the scenario can create a terminal');
+  if (!target.adminKey) {
+    const published = await sandboxReader(target, spec.merchant.card_acceptor_id);
+    if (published) return { ...base, apiKey: published.apiKey, terminalId: published.terminalId };
+    throw new ScenarioSetupError(`the platform publishes no sandbox reader for ${spec.merchant.name} (sandbox off?): set TESSERA_ADMIN_KEY so the scenario can create one`);
+  }
   const merchants = await call<{ data: { id: string; card_acceptor_id: string }[] }>(target.raw, 'acquirer', { method: 'GET', path: '/acquirer/v1/merchants?limit=100', apiKey: target.adminKey });
   const merchant = merchants.data.find((m) => m.card_acceptor_id === spec.merchant.card_acceptor_id);
   if (!merchant) throw new Error(`the platform has no ${spec.merchant.name} merchant`);
@@ -45,6 +72,19 @@ export async function sandboxTerminal(target: Target, key: 'coffee' | 'transit' 
   const secret = created.api_key?.secret ?? created.secret;
   if (!secret) throw new Error('the acquirer did not return the terminal key');
   return { ...base, apiKey: secret, terminalId };
+}
+
+/** The contactless reader of a merchant in the platform's public sandbox overview, if it has a sandbox. */
+async function sandboxReader(target: Target, cardAcceptorId: string): Promise<{ apiKey: string; terminalId: string } | undefined> {
+  let overview: { terminals?: { terminalId: string; apiKey: string; cardAcceptorId: string; kind: string }[] };
+  try {
+    overview = await call(target.raw, 'platform', { method: 'GET', path: '/sandbox/v1' });
+  } catch (err) {
+    if (err instanceof PartyError && (err.status === 404 || err.status === 401 || err.status === 403)) return undefined;
+    throw err;
+  }
+  const t = overview.terminals?.find((x) => x.cardAcceptorId === cardAcceptorId && x.kind === 'contactless');
+  return t ? { apiKey: t.apiKey, terminalId: t.terminalId } : undefined;
 }
 
 export interface TapResult {

@@ -43,7 +43,8 @@ export async function migrate(db: Database, sets: MigrationSet[]): Promise<{ app
   const applied: string[] = [];
   // Under the same lock as the migrations: two processes starting at once on a fresh database would
   // otherwise race in CREATE ... IF NOT EXISTS, which is not atomic in PostgreSQL (one fails on pg_type).
-  await db.tx(
+  // What is applied already is read once here: a start with nothing to apply needs no transaction per migration.
+  const done = await db.tx(
     async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(7263001)');
       await tx.query('CREATE SCHEMA IF NOT EXISTS infra');
@@ -55,11 +56,16 @@ export async function migrate(db: Database, sets: MigrationSet[]): Promise<{ app
         applied_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (module, version)
       )`);
+      const { rows } = await tx.query<{ module: string; version: number; checksum: string }>('SELECT module, version, checksum FROM infra.schema_migrations');
+      return new Map(rows.map((r) => [`${r.module}/${r.version}`, r.checksum]));
     },
     { isolation: 'read committed', retries: 0 },
   );
   for (const set of sets) {
     for (const m of load(set)) {
+      const checksum = done.get(`${m.module}/${m.version}`);
+      if (checksum === m.checksum) continue;
+      if (checksum !== undefined) throw new MigrationError(`migration ${m.module}/${m.version}_${m.name} was changed after it was applied; add a new migration instead`);
       await db.tx(
         async (tx) => {
           // Transaction-scoped lock: released at commit, held while this migration runs.

@@ -5,11 +5,9 @@ import { applePayScript, type ApplePayScript } from '../merchants/applepay-scrip
 import type { MerchantService } from '../merchants/service.js';
 
 export const v1_merchants_applepay_script = (svc: MerchantService) => {
-  // Bundled once, at start-up (esbuild), then served from memory.
-  let script: Promise<ApplePayScript> | undefined = applePayScript();
-  script.catch(() => {
-    script = undefined;
-  });
+  // Bundled once (esbuild), then served from memory: a listening server starts the bundle as it starts to
+  // listen (src/server/tessera.ts), a platform that never listens (a scenario's) on the first request only.
+  let script: Promise<ApplePayScript> | undefined;
   return defineRoute({
     method: 'GET',
     url: '/applepay/v1/apple-pay.js',
@@ -24,7 +22,12 @@ export const v1_merchants_applepay_script = (svc: MerchantService) => {
     async handler({ headers }) {
       const url = svc.validationUrl;
       if (!url) throw new AppError('service_unavailable', { message: 'The merchant-validation listener is not running, so the script cannot name it.' });
-      script ??= applePayScript();
+      if (!script) {
+        script = applePayScript();
+        script.catch(() => {
+          script = undefined;
+        });
+      }
       const { text, etag } = (await script).render(url);
       const common = { ETag: etag, 'Cache-Control': 'public, max-age=300', 'Cross-Origin-Resource-Policy': 'cross-origin', 'Access-Control-Allow-Origin': '*', 'X-Content-Type-Options': 'nosniff' };
       if (headers['if-none-match'] === etag) return { status: 304, body: '', headers: common };
