@@ -25,6 +25,7 @@ import { createSandbox, storeInfoFromModule, type Sandbox } from '../sandbox/ind
 import { createPlatform } from '../platform/index.js';
 import { createPaymentPki, type PaymentPki } from '../platform/pki/index.js';
 import { startValidationServer, type ValidationServer } from '../platform/merchants/index.js';
+import { bundleApplePayScript } from '../platform/merchants/applepay-script.js';
 import { v1_pki_root_get } from '../platform/routes/v1_pki_root_get.js';
 import { installNodeAes } from '../infra/node-aes.js';
 import { health } from './health.js';
@@ -46,6 +47,8 @@ export interface TesseraOptions {
   /** Records every message between parties (scenarios' --trace, the console's trace viewer). */
   trace?: TraceSink;
   clock?: () => Date;
+  /** Called once every migration has run, before anything is seeded (a throwaway platform snapshots the empty schema there). */
+  migrated?: (db: Database) => Promise<void>;
   /** Tests: wraps the transport between two parties (e.g. to delay or drop the issuer's answers). */
   wrapTransport?: (hop: { from: string; to: string }, transport: Transport) => Transport;
 }
@@ -201,6 +204,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     const parties: PartyModule[] = [platform, networks, issuers, acquirer, ops, store, ...(sandbox ? [sandbox] : [])];
 
     await migrate(db, [INFRA_MIGRATIONS, ...parties.flatMap((p) => (p.migrations ? [p.migrations] : []))]);
+    await options.migrated?.(db);
 
     let newAdminKey: string | undefined;
     let newAdminKeyFile: string | undefined;
@@ -294,6 +298,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
       const address = app.server.address();
       const origin = config.publicUrl ? new URL(config.publicUrl).host : typeof address === 'object' && address ? `${/^(0\.0\.0\.0|::)$/.test(address.address) ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : undefined;
       if (origin) store.startSetup(origin);
+      // The ApplePaySession script is bundled as the server starts to listen, not on its first request.
+      bundleApplePayScript().catch(() => {});
     });
 
     // The platform is a token requestor with each network (its device CA registered there).
