@@ -1,8 +1,9 @@
 /// <reference types="applepayjs" />
 /**
  * A merchant's checkout page written only against @types/applepayjs (Apple's API as DefinitelyTyped
- * describes it), importing nothing of Tessera: it must type-check, and run unchanged on the platform's
- * ApplePaySession script (/applepay/v1/apple-pay.js). Type-checked by `npm run typecheck`; not run.
+ * describes it, version 14, the newest), importing nothing of Tessera: it must type-check, and run
+ * unchanged on the platform's ApplePaySession script (/applepay/v1/apple-pay.js). Type-checked by
+ * `npm run typecheck`; bundled and run by test/browser/applepay-pages.test.ts (f).
  */
 
 export function checkout(button: HTMLElement, merchantIdentifier: string): void {
@@ -24,12 +25,19 @@ export function checkout(button: HTMLElement, merchantIdentifier: string): void 
       lineItems: [{ label: 'Latte', amount: '4.50' }],
       requiredBillingContactFields: ['postalAddress'],
       applicationData: btoa(JSON.stringify({ order: 'ord_123' })),
+      supportsCouponCode: true,
+      couponCode: 'WELCOME',
+      recurringPaymentRequest: {
+        paymentDescription: 'Tessera Coffee club',
+        regularBilling: { label: 'Latte every month', amount: '4.50', paymentTiming: 'recurring', recurringPaymentIntervalUnit: 'month', recurringPaymentIntervalCount: 1 },
+        managementURL: `${window.location.origin}/account`,
+      },
     };
     const session = new ApplePaySession(14, request);
 
     session.onvalidatemerchant = async (event: ApplePayJS.ApplePayValidateMerchantEvent) => {
       // The merchant's own server posts to event.validationURL over mutual TLS and relays the session.
-      const res = await fetch('/api/apple-pay/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ validationURL: event.validationURL }) });
+      const res = await fetch('/api/apple-pay/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ validationURL: event.validationURL }) });
       if (!res.ok) {
         session.abort();
         return;
@@ -44,6 +52,14 @@ export function checkout(button: HTMLElement, merchantIdentifier: string): void 
       session.completePaymentMethodSelection(update);
     };
 
+    session.oncouponcodechanged = (event: ApplePayJS.ApplePayCouponCodeChangedEvent) => {
+      const update: ApplePayJS.ApplePayCouponCodeUpdate =
+        event.couponCode === 'WELCOME'
+          ? { newTotal: { label: 'Tessera Coffee', amount: '4.00' }, newLineItems: [{ label: 'Latte', amount: '4.50' }, { label: 'Welcome discount', amount: '-0.50' }] }
+          : { newTotal: request.total, errors: [new ApplePayError('couponCodeInvalid')] };
+      session.completeCouponCodeChange(update);
+    };
+
     session.onshippingmethodselected = (event: ApplePayJS.ApplePayShippingMethodSelectedEvent) => {
       session.completeShippingMethodSelection({ newTotal: { label: 'Tessera Coffee', amount: event.shippingMethod.amount } });
     };
@@ -51,9 +67,11 @@ export function checkout(button: HTMLElement, merchantIdentifier: string): void 
     session.onpaymentauthorized = async (event: ApplePayJS.ApplePayPaymentAuthorizedEvent) => {
       const payment: ApplePayJS.ApplePayPayment = event.payment;
       const token: ApplePayJS.ApplePayPaymentToken = payment.token;
-      const res = await fetch('/api/apple-pay/pay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: token.paymentData, method: token.paymentMethod.network, id: token.transactionIdentifier }) });
+      const billing: ApplePayJS.ApplePayPaymentContact | undefined = payment.billingContact;
+      const res = await fetch('/api/apple-pay/pay', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, method: token.paymentMethod.network, postalCode: billing?.postalCode }) });
       if (res.ok) {
         session.completePayment({ status: ApplePaySession.STATUS_SUCCESS });
+        button.dataset.state = 'paid';
       } else {
         const errors = [new ApplePayError('billingContactInvalid', 'postalCode', 'Check the postal code')];
         session.completePayment({ status: ApplePaySession.STATUS_FAILURE, errors });

@@ -32,6 +32,8 @@ export interface MerchantSite {
   posted: Array<Record<string, unknown>>;
   /** Validation bodies sent, in order (to check the shape). */
   validationBodies: Array<Record<string, unknown>>;
+  /** Other files the site serves (path → JavaScript), e.g. a bundled page script. */
+  scripts: Map<string, string>;
   /** Overrides merged into the next validation bodies (a test's way to make validation fail). */
   validationOverride: Record<string, unknown>;
   processing: { certificatePem: string; privateKeyPem: string };
@@ -81,7 +83,7 @@ export async function startMerchantSite(env: BrowserEnv, displayName: string, me
   let domain = '';
   let identity = { cert: '', key: '' };
   const rootPem = await env.tessera.tessera.pki.rootPem();
-  const site: Omit<MerchantSite, 'origin' | 'close' | 'processing'> = { merchantIdentifier, payments: [], tokens: [], posted: [], validationBodies: [], validationOverride: {} };
+  const site: Omit<MerchantSite, 'origin' | 'close' | 'processing'> = { merchantIdentifier, payments: [], tokens: [], posted: [], scripts: new Map(), validationBodies: [], validationOverride: {} };
   let processing = { certificatePem: '', privateKeyPem: '' };
 
   const validate = async (validationURL: unknown, shape: 'original' | 'current') => {
@@ -105,6 +107,8 @@ export async function startMerchantSite(env: BrowserEnv, displayName: string, me
       const pointed = html.replace('src="/applepay/v1/apple-pay.js"', `src="${env.baseUrl}/applepay/v1/apple-pay.js"`);
       return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(pointed);
     }
+    const script = req.method === 'GET' ? site.scripts.get(path) : undefined;
+    if (script !== undefined) return void res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
     if (req.method === 'POST' && path === '/getApplePaySession') {
       const r = await validate((await readJson(req)).url, 'original');
       return json(r.status, r.body);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { startMerchantSite, type MerchantSite } from './applepay-merchant.js';
@@ -88,6 +89,14 @@ describe('Apple Pay merchant pages in Chromium', () => {
     assert.equal((relayed as { error: { param: string } }).error.param, 'domainName');
     assert.equal(s.payments.length, 1);
     await page.close();
+
+    // canMakePaymentsWithActiveCard on a browser without a wallet card: false, so the page offers set-up.
+    const other = await env.newContext();
+    const bare = await other.newPage();
+    await bare.goto(`${s.origin}/emporium-legacy.html`);
+    await bare.getByText('Apple Pay is available, but you have no card set up.').waitFor({ timeout: 30_000 });
+    assert.equal(await bare.getByRole('button', { name: 'Buy with Apple Pay' }).isVisible(), false);
+    await other.close();
     assert.deepEqual(env.pageErrors, []);
   });
 
@@ -194,6 +203,49 @@ describe('Apple Pay merchant pages in Chromium', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+    await page.close();
+    assert.deepEqual(env.pageErrors, []);
+  });
+
+  test('(f) the page written against @types/applepayjs (version 14) runs: coupon code, recurring request, billing contact', async () => {
+    const s = await site('Tessera Coffee', 'merchant.com.example.typed');
+    const bundled = await build({
+      stdin: { contents: "import { checkout } from './merchant-page.ts';\ncheckout(document.getElementById('pay'), 'merchant.com.example.typed');\n", resolveDir: fileURLToPath(new URL('../applepayjs-typecheck/', import.meta.url)), loader: 'ts' },
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'browser',
+      logLevel: 'silent',
+    });
+    s.scripts.set('/typed-checkout.js', bundled.outputFiles[0]!.text);
+    const page = await env.newPage();
+    await page.goto(`${s.origin}/typed-checkout.html`);
+    await page.getByRole('button', { name: 'Buy a latte with Apple Pay' }).click();
+    const sheet = sheetOf(page);
+    await sheet.getByTestId('paysheet-total').filter({ hasText: '$4.50' }).waitFor({ timeout: 30_000 });
+    const faceId = sheet.getByRole('button', { name: 'Face ID: match' });
+    const needsContact = sheet.getByText('Add a billing contact to pay.');
+    await faceId.or(needsContact).waitFor({ timeout: 30_000 });
+    if (await needsContact.isVisible()) {
+      await sheet.getByRole('button', { name: 'Add contact' }).click();
+      const form = sheet.getByRole('form', { name: 'New contact' });
+      for (const [label, value] of Object.entries({ 'First name': 'Ada', 'Last name': 'Lovelace', Street: '1 Main St', City: 'Portland', Postcode: '97201', 'Country code (GB, US…)': 'US' })) await form.getByLabel(label).fill(value);
+      await form.getByRole('button', { name: 'Save contact' }).click();
+    }
+    // The coupon: the page's oncouponcodechanged answers a discounted total.
+    await sheet.getByRole('button', { name: 'Apply' }).click();
+    await sheet.getByTestId('paysheet-total').filter({ hasText: '$4.00' }).waitFor({ timeout: 30_000 });
+    await sheet.getByText('Welcome discount').waitFor();
+    await sheet.getByLabel('Coupon code').fill('BOGUS');
+    await sheet.getByRole('button', { name: 'Apply' }).click();
+    await sheet.getByText('This coupon code is not valid.').waitFor({ timeout: 30_000 });
+    await sheet.getByTestId('paysheet-total').filter({ hasText: '$4.50' }).waitFor();
+    await faceId.click({ timeout: 30_000 });
+    await page.locator('button[data-state="paid"]').waitFor({ state: 'attached', timeout: 30_000 });
+    assert.equal(s.payments.length, 1);
+    assert.equal(s.payments[0]!.payload.transactionAmount, 450);
+    assert.equal(s.payments[0]!.merchantToken?.metadata?.merchantTokenType, 'recurring');
+    assert.match(String(s.posted[0]!.postalCode), /\S/);
     await page.close();
     assert.deepEqual(env.pageErrors, []);
   });

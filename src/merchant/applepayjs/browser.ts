@@ -45,6 +45,43 @@ class IframePort implements SheetPort {
   }
 }
 
+/** How long canMakePaymentsWithActiveCard waits for the wallet before answering false. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Asks the wallet (the platform's /wallet/pay page in a hidden iframe, probe mode) whether this
+ * browser's phone has an active card. Only a yes/no crosses to the page.
+ */
+function probeActiveCard(platformOrigin: string, merchantIdentifier: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sid = Array.from(crypto.getRandomValues(new Uint8Array(16)), (x) => x.toString(16).padStart(2, '0')).join('');
+    const iframe = document.createElement('iframe');
+    iframe.src = `${platformOrigin}/wallet/pay?sid=${sid}&probe=1`;
+    iframe.title = 'Apple Pay availability';
+    iframe.setAttribute('aria-hidden', 'true');
+    iframe.style.cssText = 'position:absolute;width:0;height:0;border:0;visibility:hidden';
+    let done = false;
+    const finish = (answer: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      window.removeEventListener('message', listener);
+      iframe.remove();
+      resolve(answer);
+    };
+    const listener = (e: MessageEvent) => {
+      if (e.origin !== platformOrigin || e.source !== iframe.contentWindow) return;
+      const d = e.data as { tessera?: unknown; sid?: unknown; type?: unknown; active?: unknown } | null;
+      if (!d || typeof d !== 'object' || d.tessera !== 'applepay/1' || d.sid !== sid) return;
+      if (d.type === 'ready') iframe.contentWindow?.postMessage({ tessera: 'applepay/1', sid, type: 'probe', merchantIdentifier, merchantOrigin: window.location.origin }, platformOrigin);
+      else if (d.type === 'probeResult') finish(d.active === true);
+    };
+    const timer = setTimeout(() => finish(false), PROBE_TIMEOUT_MS);
+    window.addEventListener('message', listener);
+    (document.body ?? document.documentElement).appendChild(iframe);
+  });
+}
+
 /** The platform's origin: where this script itself was loaded from. */
 function scriptOrigin(): string {
   const current = document.currentScript as HTMLScriptElement | null;
@@ -60,6 +97,7 @@ export function install(config: ScriptConfig): void {
     validationURL: config.validationURL,
     merchantOrigin: window.location.origin,
     openSetup: () => window.open(`${platformOrigin}/wallet`, '_blank', 'noopener') !== null,
+    activeCard: (merchantIdentifier) => probeActiveCard(platformOrigin, merchantIdentifier),
   });
   const g = window as unknown as Record<string, unknown>;
   g.ApplePaySession = ApplePaySession;

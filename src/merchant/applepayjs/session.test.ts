@@ -215,6 +215,15 @@ describe('completeMerchantValidation with something that is not a merchant sessi
   }
 });
 
+describe('canMakePaymentsWithActiveCard', () => {
+  it("answers the wallet's yes or no; a wallet that fails to answer is no", async () => {
+    const make = (activeCard: () => Promise<boolean>) => createApplePaySession({ port: () => new FakeSheet().port(), validationURL: VALIDATION_URL, merchantOrigin: 'https://shop.example', activeCard });
+    assert.equal(await make(() => Promise.resolve(true)).canMakePaymentsWithActiveCard('merchant.com.example'), true);
+    assert.equal(await make(() => Promise.resolve(false)).canMakePaymentsWithActiveCard('merchant.com.example'), false);
+    assert.equal(await make(() => Promise.reject(new Error('gone'))).canMakePaymentsWithActiveCard('merchant.com.example'), false);
+  });
+});
+
 describe('ApplePaySession: the flow against the sheet', () => {
   it('begin → show (once the sheet is ready) → validatemerchant → merchantValidated → selection → authorized → completePayment', async () => {
     const s = setup();

@@ -48,6 +48,8 @@ export interface ApplePayEnvironment {
   merchantOrigin: string;
   /** Opens the wallet where the user adds a card (openPaymentSetup). */
   openSetup?(merchantIdentifier: string): boolean;
+  /** Whether the wallet has an active card (canMakePaymentsWithActiveCard); without it, true. */
+  activeCard?(merchantIdentifier: string): Promise<boolean>;
 }
 
 type State = 'idle' | 'active' | 'shippingMethodSelected' | 'shippingContactSelected' | 'paymentMethodSelected' | 'couponCodeChanged' | 'authorized' | 'completed' | 'aborted' | 'canceled';
@@ -158,12 +160,12 @@ export function createApplePaySession(env: ApplePayEnvironment) {
     }
 
     /**
-     * The cards live in the wallet on the platform's origin, which the page cannot look into: this
-     * answers true when the sheet can be shown (the sheet offers to add a card when there is none).
+     * True only when this browser's wallet has an active card on its phone: the wallet (on the
+     * platform's origin) is asked and answers only yes or no.
      */
     static canMakePaymentsWithActiveCard(merchantIdentifier: string): Promise<boolean> {
       if (typeof merchantIdentifier !== 'string' || merchantIdentifier.length === 0) return Promise.reject(new TypeError('"merchantIdentifier" must be a non-empty string.'));
-      return Promise.resolve(true);
+      return env.activeCard ? env.activeCard(merchantIdentifier).catch(() => false) : Promise.resolve(true);
     }
 
     static applePayCapabilities(merchantIdentifier: string): Promise<{ paymentCredentialStatus: string }> {

@@ -8,6 +8,7 @@ import { contactFor, contactLabel, loadContacts, missingFields, redactedContact,
 import { loadDevice, walletFor, type BrowserDevice } from './device';
 import { FaceIdPrompt } from './FaceIdPrompt';
 import { sheetAmount } from './sheet-format';
+import { WalletProbe } from './WalletProbe';
 
 /**
  * /wallet/pay: the payment sheet a merchant page opens (in an iframe) through the ApplePaySession
@@ -71,9 +72,25 @@ const UPDATE_TYPES = new Set(['paymentMethodUpdate', 'shippingContactUpdate', 's
 /** Errors that keep the user from paying until they pick or correct a contact. */
 const CONTACT_ERRORS = new Set(['shippingContactInvalid', 'billingContactInvalid', 'addressUnserviceable']);
 
+/** What the sheet says for an ApplePayError the page gave without a message. */
+const ERROR_TEXT: Record<string, string> = {
+  shippingContactInvalid: 'The merchant cannot use this shipping contact.',
+  billingContactInvalid: 'The merchant cannot use this billing contact.',
+  addressUnserviceable: 'The merchant does not deliver to this address.',
+  couponCodeInvalid: 'This coupon code is not valid.',
+  couponCodeExpired: 'This coupon code has expired.',
+  unknown: 'The merchant reported a problem.',
+};
+
 const SHIPPING_WORDS: Record<string, string> = { shipping: 'Shipping', delivery: 'Delivery', storePickup: 'Pickup', servicePickup: 'Pickup' };
 
-export default function PaySheet() {
+/** The sheet, or the hidden availability probe (canMakePaymentsWithActiveCard) when opened with probe=1. */
+export default function PaySheetPage() {
+  const params = useMemo(() => new URLSearchParams(window.location.search), []);
+  return params.get('probe') === '1' ? <WalletProbe sid={params.get('sid') ?? ''} /> : <PaySheet />;
+}
+
+function PaySheet() {
   const sid = useMemo(() => new URLSearchParams(window.location.search).get('sid') ?? '', []);
   const [show, setShow] = useState<Show | null>(null);
   const [session, setSession] = useState<unknown>(undefined);
@@ -387,7 +404,7 @@ export default function PaySheet() {
             {errors.length > 0 && (
               <ul className="error" role="alert">
                 {errors.map((e, i) => (
-                  <li key={i}>{e.message || e.code}</li>
+                  <li key={i}>{e.message || ERROR_TEXT[e.code] || ERROR_TEXT.unknown}</li>
                 ))}
               </ul>
             )}
