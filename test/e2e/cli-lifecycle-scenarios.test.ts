@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 
 /** `tessera scenario lost-device` and `scenario reissue` as a user runs them: separate processes, exit codes, output. */
 function tessera(args: string[]) {
-  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '' } });
+  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', TESSERA_DEFAULT_URL: '' } });
 }
 
 describe('tessera scenario lost-device and reissue', () => {
