@@ -19,6 +19,8 @@ export interface BadInputReport {
   total: number;
   byClass: Record<string, { run: number; failures: number }>;
   failures: string[];
+  /** Routes whose generated valid-looking body passed validation (so field baits are judged against a body that is otherwise valid). */
+  baselineValid: number;
   /** Routes with a body in the OpenAPI document that no RouteSpec describes (so the generator could not pick credentials). */
   uncovered: string[];
 }
@@ -265,7 +267,7 @@ export async function runBadInputs(app: FastifyInstance, routes: RouteSpec[], gi
   const creds = { ...given };
   const random = mulberry32(options.seed ?? Number(process.env.BAD_INPUT_SEED ?? 16));
   const perRoute = options.perRoute ?? 40;
-  const report: BadInputReport = { routes: 0, total: 0, byClass: {}, failures: [], uncovered: [] };
+  const report: BadInputReport = { routes: 0, total: 0, byClass: {}, failures: [], uncovered: [], baselineValid: 0 };
   const count = (cls: string, failed: string | undefined) => {
     const c = (report.byClass[cls] ??= { run: 0, failures: 0 });
     c.run++;
@@ -335,7 +337,9 @@ export async function runBadInputs(app: FastifyInstance, routes: RouteSpec[], gi
 
     const schema = route.body as Schema;
     const base = sampleValid(schema);
-    count('body:baseline', (await send(JSON.stringify(base), 'application/json')).statusCode >= 500 ? `${name} baseline body: 5xx` : undefined);
+    const baseline = await send(JSON.stringify(base), 'application/json');
+    count('body:baseline', baseline.statusCode >= 500 ? `${name} baseline body: 5xx` : undefined);
+    if (!(baseline.statusCode === 400 && baseline.json<{ error?: { code?: string } }>().error?.code === 'parameter_invalid')) report.baselineValid++;
     const fields = fieldsOf(schema);
     if (fields.length === 0) continue;
     // Every class once on a field drawn at random, then more (class, field) pairs up to the budget.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
+import { maskForTrace } from '../../src/infra/trace.js';
 import { startTestTessera, type TestTessera } from '../helpers/tessera.js';
 import { WalletPlatformClient } from '../../src/platform/client.js';
 import { FUTURE_YEAR, newDevice, newUser, transportOf } from '../helpers/wallet.js';
@@ -110,6 +111,24 @@ describe('no coercion in request bodies', () => {
   });
 });
 
+describe('documented ranges', () => {
+  it('every integer or number in every request body and query declares its minimum and maximum', () => {
+    const unbounded: string[] = [];
+    const walk = (s: Record<string, unknown> | undefined, path: string): void => {
+      if (!s || typeof s !== 'object') return;
+      if ((s.type === 'integer' || s.type === 'number') && (typeof s.minimum !== 'number' || typeof s.maximum !== 'number')) unbounded.push(path);
+      for (const [k, v] of Object.entries((s.properties ?? {}) as Record<string, Record<string, unknown>>)) walk(v, `${path}.${k}`);
+      if (s.items) walk(s.items as Record<string, unknown>, `${path}[]`);
+      for (const u of [...((s.anyOf ?? []) as Record<string, unknown>[]), ...((s.oneOf ?? []) as Record<string, unknown>[])]) walk(u, path);
+    };
+    for (const r of t.tessera.parties.flatMap((p) => p.routes)) {
+      walk(r.body as Record<string, unknown> | undefined, `${r.method} ${r.url} body`);
+      walk(r.querystring as Record<string, unknown> | undefined, `${r.method} ${r.url} query`);
+    }
+    assert.deepEqual(unbounded, []);
+  });
+});
+
 describe('bad input never answers 500', () => {
   it('a NUL character in a body string is 400 naming the field (PostgreSQL refuses 0x00)', async () => {
     const jwk = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
@@ -163,6 +182,14 @@ describe('bad input never answers 500', () => {
     assert.equal(nested.statusCode, 400);
   });
 
+  it('trace masking bounds its depth: a deep value is cut, never a stack overflow', () => {
+    let deep: unknown = '5555555555554444';
+    for (let i = 0; i < 10_000; i++) deep = i % 2 ? [deep] : { a: deep };
+    const masked = JSON.stringify(maskForTrace({ body: deep }));
+    assert.match(masked, /nested too deeply/);
+    assert.doesNotMatch(masked, /5555555555554444/);
+  });
+
   it('an oversized body is 413 on every kind of route', async () => {
     const big = JSON.stringify({ name: 'x'.repeat(300_000) });
     for (const [url, auth] of [
@@ -187,7 +214,7 @@ describe('the shared bad-input generator, over every route with a body', () => {
         return session.token;
       },
     });
-    console.log(`bad-input generator: ${report.routes} routes, ${report.total} requests`);
+    console.log(`bad-input generator: ${report.routes} routes, ${report.total} requests; ${report.baselineValid} routes' generated bodies passed validation`);
     for (const [cls, n] of Object.entries(report.byClass).sort()) console.log(`  ${cls.padEnd(22)} ${String(n.run).padStart(5)} run, ${n.failures} failures`);
     for (const f of report.failures.slice(0, 200)) console.log(`  FAILED ${f}`);
     assert.deepEqual(report.failures.slice(0, 20), [], `${report.failures.length} failures`);
