@@ -17,7 +17,7 @@ function describeThrown(err: unknown): string {
   return err instanceof Error ? `${err.constructor.name}: ${err.message.slice(0, 120)}` : typeof err;
 }
 
-test(`CMS SignedData parser: ${RUNS} random and mutated signatures give a signature or a PaymentTokenError, nothing else`, { timeout: 900_000 }, () => {
+test(`CMS SignedData parser: ${RUNS} random and mutated signatures give a signature or a PaymentTokenError, nothing else`, { timeout: 1_800_000 }, () => {
   const seen = new Map<string, number>();
   let parsed = 0;
   fc.assert(
@@ -39,7 +39,7 @@ test(`CMS SignedData parser: ${RUNS} random and mutated signatures give a signat
   assert.ok((seen.get('signature') ?? 0) > 0 && (seen.get('malformed') ?? 0) > 0 && parsed > 0);
 });
 
-test(`X.509 certificate reader: ${RUNS} mutated certificates of real tokens give only ProtocolErrors`, { timeout: 900_000 }, () => {
+test(`X.509 certificate reader: ${RUNS} mutated certificates of real tokens give only ProtocolErrors`, { timeout: 1_800_000 }, () => {
   const codes = ['paytoken_certificate_malformed', 'paytoken_no_merchant_id'];
   let read = 0;
   fc.assert(
