@@ -52,5 +52,6 @@ export function createLogger(options: { level: string; destination?: pino.Destin
   };
   // The same redaction runs before either format: pretty only changes how a line looks.
   if (options.format === 'pretty') return pino(opts, prettyStream(options.destination));
-  return options.destination ? pino(opts, options.destination) : pino(opts);
+  // Synchronous like the pretty stream: a line logged before a write to stdout (the start banner) is printed before it.
+  return pino(opts, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -61,6 +61,8 @@ describe('tessera start: the banner and the admin key', () => {
       assert.ok(before.length > 0, 'LOG_LEVEL=info logs the start');
       for (const line of before) assert.doesNotThrow(() => JSON.parse(line), line);
       assert.ok(before.some((l) => /Server listening/.test(l)));
+      // The store sets itself up as a merchant once the app listens: its last step is logged before the banner too.
+      assert.ok(before.some((l) => /store: signed up with the acquirer/.test(l)), 'the store set-up comes before the banner');
       for (const page of PAGES) assert.match(first.banner, new RegExp(`  ${first.base.replace(/[.]/g, '\\.')}${page}\\s`), page);
 
       const file = join(dir, 'admin-key.txt');

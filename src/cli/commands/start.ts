@@ -106,8 +106,6 @@ export async function run(argv: string[]): Promise<number> {
     await tessera.close().catch(() => undefined);
     throw startupFailure(err, config) ?? err;
   }
-  // pino writes asynchronously: what was logged so far goes out before the banner, which comes last.
-  await new Promise<void>((done) => logger.flush(() => done()));
   const cache = config.redisUrl ? `Redis (REDIS_URL), ${(await tessera.cache.health()).ok ? 'reachable' : 'NOT reachable: running without it'}` : 'in-process';
   process.stdout.write(banner(tessera, config, base, validationUrl, cache, settings.level === 'warn' && config.logLevel === undefined));
 
