@@ -160,9 +160,14 @@ describe('token lifecycle at the network', () => {
 
   it("another requestor's or another issuer's key, or no key: not found / refused, nothing changes", async () => {
     const { d } = await freshCard('visa');
-    const otherRequestor = (await t.tessera.apiKeys.create('platform', '40199999999', 'other requestor')).secret;
+    // API keys speak only for owners that exist: another wallet platform registered with the Visa network
+    // (with the same device CA, which is not what tells them apart), and the deployment's own acquirer.
+    const { rows: ca } = await t.env.db.query<{ device_ca_pem: string }>("SELECT device_ca_pem FROM network.token_requestors WHERE brand = 'visa' LIMIT 1");
+    const other = await t.env.db.tx((tx) => t.tessera.networks.service.registerTokenRequestor(tx, 'visa', { name: 'Another Wallet', device_ca_pem: ca[0]!.device_ca_pem }));
+    const otherRequestor = (await t.tessera.apiKeys.create('platform', other.id, 'other requestor')).secret;
     const otherIssuer = (await t.tessera.apiKeys.create('issuer', 'iss_sandbox_credit_union', 'other issuer')).secret;
-    const acquirer = (await t.tessera.apiKeys.create('acquirer', 'acq_x', 'acquirer')).secret;
+    const { rows: acquirers } = await t.env.db.query<{ owner_id: string }>("SELECT owner_id FROM infra.api_keys WHERE role = 'acquirer' LIMIT 1");
+    const acquirer = (await t.tessera.apiKeys.create('acquirer', acquirers[0]!.owner_id, 'acquirer')).secret;
     assert.equal((await req('POST', tokenUrl(d.tokenRef, 'suspend'), otherRequestor, { reason: 'x' })).status, 404);
     assert.equal((await req('POST', tokenUrl(d.tokenRef, 'suspend'), otherIssuer, { reason: 'x' })).status, 404);
     assert.equal((await req('POST', tokenUrl(d.tokenRef, 'suspend'), acquirer, { reason: 'x' })).status, 403);
