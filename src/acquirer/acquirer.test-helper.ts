@@ -3,6 +3,7 @@
  * failures, every message it received), 0100/0400 builders, and the acquirer alone on a throwaway
  * database behind the real HTTP stack.
  */
+import { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { migrate } from '../infra/db/index.js';
@@ -188,9 +189,11 @@ export async function startAcquirerTestEnv(over: Partial<AcquirerDeps> = {}): Pr
   const networkApiKey = `tsk_acquirer_${'N'.repeat(40)}`;
   const apps: FastifyInstance[] = [];
   const clock = new ShiftClock();
+  // One deployment, one KEK: a sibling opens the messages (sealed, they carry token numbers) another process kept.
+  const kek = KeyEncryptionKeys.random();
   const make = async (o: Partial<AcquirerDeps>) => {
     const network = new FakeNetwork();
-    const acquirer = createAcquirer({ db: env.db, cache: env.cache, apiKeys, network, networkApiKey, clock: clock.now, timeoutMs: 300, logger: env.logger, ...o });
+    const acquirer = createAcquirer({ db: env.db, cache: env.cache, apiKeys, network, networkApiKey, clock: clock.now, timeoutMs: 300, logger: env.logger, kek, ...o });
     const app = await buildHttpApp({ db: env.db, cache: env.cache, logger: env.logger, apiKeys }, acquirer.routes, { title: 'acquirer test', version: '0' });
     apps.push(app);
     return { acquirer, app, network, clock };

@@ -78,9 +78,12 @@ describe('acquirer: approvals and declines pass through', () => {
     assert.equal(r.token_masked, maskPan(pan));
     assert.equal(Number(r.amount), 4250);
     assert.equal(r.network_stan, sent.message.fields[11]);
-    assert.equal(toHex(new Uint8Array(r.response as Uint8Array)), toHex(raw), 'the stored answer is the answer');
+    // Both kept sealed (they carry the token number), opened by the acquirer's vault.
+    const id = r.id as string;
+    assert.ok(!toHex(new Uint8Array(r.response as Uint8Array)).includes(toHex(new TextEncoder().encode(pan))), 'the token is not at rest in clear');
+    assert.equal(toHex(await t.acquirer.messages.open(r.response as Uint8Array, 'authorizations.response', id)), toHex(raw), 'the stored answer is the answer');
     assert.ok(Number(r.latency_ms) >= 0);
-    assert.ok(!toHex(new Uint8Array(r.forwarded as Uint8Array)).includes(TERMINAL_DE55_HEX), 'ICC data is not kept');
+    assert.ok(!toHex(await t.acquirer.messages.open(r.forwarded as Uint8Array, 'authorizations.forwarded', id)).includes(TERMINAL_DE55_HEX), 'ICC data is not kept');
   });
 
   it('routes by token BIN to each network, and a card BIN by its network', async () => {

@@ -26,6 +26,7 @@ import {
   unpackStored,
 } from './messages.js';
 import type { NetworkLink, NetworkOutcome } from './network-link.js';
+import type { MessageVault } from './message-vault.js';
 import { TerminalContexts } from './terminal-contexts.js';
 import { Batcher } from '../infra/db/batcher.js';
 import { acquirerRepo as repo, type AuthorizationRow, type Completion, type NewAuthorization, type ReversalReason, type TerminalContext } from './repository.js';
@@ -71,7 +72,7 @@ function toTerminal(response: IsoMessage, stan: string, transmitted: string): Is
  * network call sits between two of them, never inside one. The (terminal, STAN, DE 7) unique constraint, not a cache, is what makes one terminal
  * message one network call.
  */
-type CompletionItem = Parameters<typeof repo.completeAuthorizationsWithEvents>[1][number];
+type CompletionItem = Parameters<typeof repo.completeAuthorizationsWithEvents>[2][number];
 
 export class AuthorizationSwitch {
   readonly #terminals: TerminalContexts;
@@ -85,15 +86,17 @@ export class AuthorizationSwitch {
     private readonly settings: AcquirerSettings,
     private readonly clock: () => Date,
     private readonly log: Logger,
+    /** Seals the messages kept (they carry the token number) and opens them again. */
+    readonly vault: MessageVault,
   ) {
     this.#terminals = new TerminalContexts(db);
     this.#admissions = new Batcher(
-      (items) => repo.insertPendingAuthorizations(db, items),
-      (item) => repo.insertAuthorization(db, item),
+      (items) => repo.insertPendingAuthorizations(db, vault, items),
+      (item) => repo.insertAuthorization(db, vault, item),
     );
     this.#completions = new Batcher(
-      (items) => repo.completeAuthorizationsWithEvents(db, items),
-      (item) => repo.completeAuthorizationWithEvent(db, item.id, item.completion, item.event),
+      (items) => repo.completeAuthorizationsWithEvents(db, vault, items),
+      (item) => repo.completeAuthorizationWithEvent(db, vault, item.id, item.completion, item.event),
     );
   }
 
@@ -210,9 +213,9 @@ export class AuthorizationSwitch {
           };
           // A pending one (the usual case) is a statement of its own, batched with concurrent ones; one answered
           // at once goes in the transaction with its event.
-          const inserted = final ? await repo.insertAuthorization(tx, row) : await this.#admissions.submit(row);
+          const inserted = final ? await repo.insertAuthorization(tx, this.vault, row) : await this.#admissions.submit(row);
           if (!inserted) {
-            const row = await repo.authorizationByTransmission(tx, terminal.id, stan, transmitted);
+            const row = await repo.authorizationByTransmission(tx, this.vault, terminal.id, stan, transmitted);
             if (!row) throw new Error('authorization missing after a conflicting insert');
             return { kind: 'existing', row };
           }
@@ -253,7 +256,7 @@ export class AuthorizationSwitch {
     while (performance.now() < deadline) {
       await sleep(pause);
       pause = Math.min(pause * 2, 50);
-      const response = await repo.responseOf(this.db, row.id);
+      const response = await repo.responseOf(this.db, this.vault, row.id);
       if (response) return response;
     }
     this.log.warn({ authorization_id: row.id, terminal: terminal.id }, 'the first copy of a retransmitted authorization never got its answer: answering 91 for it');
@@ -267,7 +270,7 @@ export class AuthorizationSwitch {
     const won = !reversal
       ? await this.#completions.submit({ id: a.id, completion, event: transactionEvent(this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt) })
       : await this.db.tx(async (tx) => {
-          const ok = await repo.completeAuthorization(tx, a.id, completion);
+          const ok = await repo.completeAuthorization(tx, this.vault, a.id, completion);
           if (ok) await this.recordReversal(tx, { id: a.id, brand: a.brand, forwarded: packForStorage(a.forward), network_stan: a.networkStan, network_transmitted: text(a.forward, 7)! }, reversal);
           if (ok) await enqueueTransactionEvent(tx, this.#eventData(terminal, msg, a.id, a.brand, completion), completion.completedAt);
           return ok;
@@ -276,7 +279,7 @@ export class AuthorizationSwitch {
     if (!won) {
       // Another process answered for this one while it waited (it took too long): that answer stands.
       this.log.warn(logged, 'authorization answered meanwhile on behalf of this process; its answer stands');
-      return (await repo.responseOf(this.db, a.id))!;
+      return (await repo.responseOf(this.db, this.vault, a.id))!;
     }
     if (reversal) this.log.warn({ ...logged, reversal_reason: reversal }, 'authorization outcome unknown: answered the terminal and owe the network a reversal');
     else this.log.info(logged, 'authorization');
@@ -334,14 +337,14 @@ export class AuthorizationSwitch {
     const response = packMessage(toTerminal(localResponse(core, '0110', '91'), row.stan, row.transmitted));
     await this.db.tx(async (tx) => {
       const latencyMs = Math.max(0, now.getTime() - new Date(row.created_at).getTime());
-      const ok = await repo.completeAuthorization(tx, row.id, { status: 'timed_out', responseCode: '91', authCode: null, response, latencyMs, completedAt: now });
+      const ok = await repo.completeAuthorization(tx, this.vault, row.id, { status: 'timed_out', responseCode: '91', authCode: null, response, latencyMs, completedAt: now });
       if (ok && row.brand) await this.recordReversal(tx, row, 'network_timeout');
       if (ok) {
         const data = { id: row.id, merchantId: row.merchant_id, terminalId: row.terminal_id, brand: row.brand, tokenMasked: row.token_masked, amount: Number(row.amount), currency: row.currency };
         await enqueueTransactionEvent(tx, { ...data, status: 'timed_out', responseCode: '91', authCode: null, createdAt: new Date(row.created_at) }, now);
       }
     });
-    return (await repo.responseOf(this.db, row.id))!;
+    return (await repo.responseOf(this.db, this.vault, row.id))!;
   }
 
   /**
@@ -361,7 +364,7 @@ export class AuthorizationSwitch {
     fields[11] = stan;
     fields[32] = this.settings.acquirerId;
     fields[90] = originalDataElements({ mti: '0100', stan: auth.network_stan, transmitted: auth.network_transmitted, acquirerId: this.settings.acquirerId, forwardingId: '0' });
-    return repo.insertReversal(tx, {
+    return repo.insertReversal(tx, this.vault, {
       id: newId('rev', now.getTime()),
       authorizationId: auth.id,
       reason,
@@ -389,7 +392,7 @@ export class AuthorizationSwitch {
       this.log.info({ terminal: terminal.id, iso: logView(msg) }, 'terminal reversal without usable original data elements: answered 12');
       return answer('12');
     }
-    const row = await repo.authorizationByTransmission(this.db, terminal.id, original.stan, original.transmitted);
+    const row = await repo.authorizationByTransmission(this.db, this.vault, terminal.id, original.stan, original.transmitted);
     if (!row) {
       // ISO 8583 25: unable to locate the original; the 0100 never reached the acquirer.
       this.log.info({ terminal: terminal.id, iso: logView(msg) }, 'terminal reversal for an authorization the acquirer never saw: answered 25');

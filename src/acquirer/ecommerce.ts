@@ -134,12 +134,12 @@ export async function ecommerceView(sql: Sql, built: BuiltMessage, answer: Uint8
   const response = unpackMessage(answer);
   const code = typeof response.fields[39] === 'string' ? response.fields[39] : '96';
   const authCode = typeof response.fields[38] === 'string' ? response.fields[38] : undefined;
-  const row = await repo.authorizationByTransmission(sql, built.terminal, built.stan, built.transmitted);
+  const id = await repo.authorizationIdByTransmission(sql, built.terminal, built.stan, built.transmitted);
   // Every message built here passes the switch's checks on its face, so it is recorded.
-  if (!row) throw new Error('the e-commerce authorization was not recorded by the switch');
+  if (!id) throw new Error('the e-commerce authorization was not recorded by the switch');
   const approved = code === '00';
   return {
-    id: row.id,
+    id,
     object: 'ecommerce_authorization',
     orderReference: input.orderReference,
     status: approved ? 'approved' : 'declined',

@@ -10,6 +10,7 @@ import type { Network } from '../protocol/cards/index.js';
 import type { PartyModule } from '../server/party.js';
 import { AuthorizationSwitch, type AcquirerSettings } from './authorizations.js';
 import './errors.js';
+import { MessageVault } from './message-vault.js';
 import { NetworkLink } from './network-link.js';
 import { ReversalWorker } from './reversals.js';
 import { v1_authorizations_create } from './routes/v1_authorizations_create.js';
@@ -54,7 +55,10 @@ export interface AcquirerDeps {
   acquirerId?: string;
   reversal?: Partial<AcquirerSettings['reversal']>;
   logger?: Logger;
-  /** Wraps merchants' webhook signing secrets; a random in-memory one when absent (secrets then last one process). */
+  /**
+   * Wraps merchants' webhook signing secrets and the data keys of the messages kept (token numbers); a
+   * random in-memory one when absent (secrets and kept messages then last one process).
+   */
   kek?: KeyEncryptionKeys;
   webhooks?: Omit<WebhookOptions, 'clock' | 'logger'>;
 }
@@ -62,6 +66,8 @@ export interface AcquirerDeps {
 export interface Acquirer extends PartyModule {
   service: AcquirerService;
   settings: AcquirerSettings;
+  /** The messages kept (they carry token numbers) are sealed at rest; this opens one (the operator's tools, tests). */
+  messages: MessageVault;
   /** Merchant webhooks: register `webhooks.deliver` as the outbox handler of WEBHOOK_TOPIC. */
   webhooks: WebhookService;
   /** Creates the sandbox merchants and terminals (idempotent); secrets of keys it created, once. */
@@ -90,14 +96,18 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
   const clock = deps.clock ?? (() => new Date());
   const log = (deps.logger ?? createLogger({ level: 'silent' })).child({ party: 'acquirer' });
   const link = new NetworkLink(deps.network, deps.networkApiKey, timeoutMs);
-  const switcher = new AuthorizationSwitch(deps.db, link, settings, clock, log);
+  const kek = deps.kek ?? new KeyEncryptionKeys(randomBytes(32));
+  // The kept messages carry token numbers: sealed under the acquirer's envelope keys (message-vault.ts).
+  const vault = new MessageVault(deps.db, kek);
+  const switcher = new AuthorizationSwitch(deps.db, link, settings, clock, log, vault);
   const worker = new ReversalWorker(deps.db, link, switcher, settings, clock, log);
   const service = new AcquirerService(deps.db, deps.apiKeys, switcher, worker, acquirerId, clock);
-  const webhooks = new WebhookService(deps.db, deps.kek ?? new KeyEncryptionKeys(randomBytes(32)), { ...deps.webhooks, clock, logger: log });
+  const webhooks = new WebhookService(deps.db, kek, { ...deps.webhooks, clock, logger: log });
   return {
     name: 'acquirer',
     service,
     settings,
+    messages: vault,
     webhooks,
     migrations: { module: 'acquirer', dir: new URL('./migrations/', import.meta.url) },
     routes: [
@@ -113,7 +123,7 @@ export function createAcquirer(deps: AcquirerDeps): Acquirer {
       v1_webhook_endpoints_create(webhooks),
       v1_webhook_endpoints_list(webhooks),
       v1_webhook_deliveries_list(webhooks),
-      ...v1_refunds(new AcquirerRefunds(deps.db, link, acquirerId, clock, log)),
+      ...v1_refunds(new AcquirerRefunds(deps.db, link, acquirerId, clock, log, vault)),
     ],
     seed: (options) => seedSandboxAcquirer(service, options),
     runPendingReversals: () => service.runPendingReversals(),

@@ -10,6 +10,7 @@ import { currencyAlpha } from './currencies.js';
 import { originalDataElements, text, traceNumber, transmissionDateTime, unpackStored } from './messages.js';
 import type { NetworkLink } from './network-link.js';
 import { acquirerRepo, refundRepo, type AcquirerRefundRow } from './repository.js';
+import type { MessageVault } from './message-vault.js';
 import { mayManage } from './webhooks.js';
 
 if (!lookupError('refund_not_allowed')) {
@@ -18,7 +19,7 @@ if (!lookupError('refund_not_allowed')) {
   });
 }
 
-export function publicRefund(r: AcquirerRefundRow) {
+export function publicRefund(r: Omit<AcquirerRefundRow, 'message'>) {
   return {
     id: r.id,
     object: 'refund' as const,
@@ -52,10 +53,11 @@ export class AcquirerRefunds {
     private readonly acquirerId: string,
     private readonly clock: () => Date,
     private readonly log: Logger,
+    private readonly vault: MessageVault,
   ) {}
 
   async refund(principal: Principal | null, authorizationId: string, input: { amount?: number | undefined }, step: Step, call: Call) {
-    const auth = authorizationId.startsWith('auth_') ? await refundRepo.authorization(this.db, authorizationId) : undefined;
+    const auth = authorizationId.startsWith('auth_') ? await refundRepo.authorization(this.db, this.vault, authorizationId) : undefined;
     if (!auth) throw new AppError('resource_missing', { param: 'authorization_id' });
     // The merchant's own key (or admin); another merchant's authorization is "no such object".
     try {
@@ -85,10 +87,10 @@ export class AcquirerRefunds {
       fields[32] = this.acquirerId;
       fields[90] = originalDataElements({ mti: '0100', stan: auth.network_stan, transmitted: auth.network_transmitted, acquirerId: this.acquirerId, forwardingId: '0' });
       const id = newId('rfd', now.getTime());
-      await refundRepo.insert(tx, { id, authorizationId: auth.id, merchantId: auth.merchant_id, brand, amount, currency: auth.currency, stan, transmitted, message: packMessage({ mti: '0200', fields }) });
+      await refundRepo.insert(tx, this.vault, { id, authorizationId: auth.id, merchantId: auth.merchant_id, brand, amount, currency: auth.currency, stan, transmitted, message: packMessage({ mti: '0200', fields }) });
       return { id };
     });
-    const row = (await refundRepo.byId(this.db, recorded.id))!;
+    const row = (await refundRepo.byId(this.db, this.vault, recorded.id))!;
     const answered = await call('network', async () => {
       const outcome = await this.link.exchange(brand, new Uint8Array(row.message));
       const m: IsoMessage | undefined = outcome.kind === 'answer' && outcome.message.mti === '0210' ? outcome.message : undefined;
@@ -103,12 +105,12 @@ export class AcquirerRefunds {
       await refundRepo.complete(tx, row.id, { status: answered.code === '00' ? 'approved' : 'declined', responseCode: answered.code!, authCode: answered.authCode });
       return true;
     });
-    return publicRefund((await refundRepo.byId(this.db, row.id))!);
+    return publicRefund((await refundRepo.byId(this.db, this.vault, row.id))!);
   }
 
   async list(principal: Principal | null, merchantId: string, page: PageParams) {
     mayManage(principal, merchantId);
-    const r = await paginate<AcquirerRefundRow>(this.db, refundRepo.listQuery, [merchantId], page);
+    const r = await paginate<Omit<AcquirerRefundRow, 'message'>>(this.db, refundRepo.listQuery, [merchantId], page);
     return { ...r, data: r.data.map(publicRefund) };
   }
 }

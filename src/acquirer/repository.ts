@@ -2,6 +2,7 @@ import type { Sql } from '../infra/db/database.js';
 import type { Page, PageParams } from '../infra/http/pagination.js';
 import { paginate } from '../infra/http/pagination.js';
 import type { Network } from '../protocol/cards/index.js';
+import type { MessageVault } from './message-vault.js';
 
 export type EntityStatus = 'active' | 'suspended' | 'closed';
 export type TerminalKind = 'contactless' | 'ecommerce';
@@ -166,7 +167,25 @@ const TERMINAL_COLUMNS = 'id, merchant_id, terminal_id, kind, name, status, crea
 const AUTHORIZATION_COLUMNS =
   'id, terminal_id, merchant_id, stan, transmitted, request_hash, rrn, network_stan, network_transmitted, brand, token_masked, amount, currency, forwarded, status, response_code, auth_code, response, latency_ms, created_at';
 
-/** The only place the acquirer's SQL lives. */
+/** The stored row with its messages opened (they are sealed at rest: message-vault.ts). */
+async function openAuthorization(v: MessageVault, row: AuthorizationRow): Promise<AuthorizationRow> {
+  return {
+    ...row,
+    forwarded: await v.open(row.forwarded, 'authorizations.forwarded', row.id),
+    response: await v.openNullable(row.response, 'authorizations.response', row.id),
+  };
+}
+
+/** The completion with its answer sealed for the row `id`. */
+async function sealCompletion(v: MessageVault, id: string, c: Completion): Promise<Completion> {
+  return { ...c, response: await v.seal(c.response, 'authorizations.response', id) };
+}
+
+/**
+ * The only place the acquirer's SQL lives. The messages it keeps (authorizations' forwarded 0100 and
+ * answer, reversals' 0400, refunds' 0200) carry the token number: every function that writes or reads
+ * one takes the acquirer's MessageVault, seals on the way in and opens on the way out.
+ */
 export const acquirerRepo = {
   // ---- Registry ----
 
@@ -250,22 +269,32 @@ export const acquirerRepo = {
     return rows[0]!.stan;
   },
 
-  async authorizationByTransmission(sql: Sql, terminalId: string, stan: string, transmitted: string): Promise<AuthorizationRow | undefined> {
+  async authorizationByTransmission(sql: Sql, v: MessageVault, terminalId: string, stan: string, transmitted: string): Promise<AuthorizationRow | undefined> {
     const { rows } = await sql.query<AuthorizationRow>(
       `SELECT ${AUTHORIZATION_COLUMNS} FROM acquirer.authorizations WHERE terminal_id = $1 AND stan = $2 AND transmitted = $3`,
       [terminalId, stan, transmitted],
     );
-    return rows[0];
+    return rows[0] && openAuthorization(v, rows[0]);
   },
 
-  async authorizationById(sql: Sql, id: string): Promise<AuthorizationRow | undefined> {
+  /** The id of the authorization recorded under this duplicate-transmission key (no message read). */
+  async authorizationIdByTransmission(sql: Sql, terminalId: string, stan: string, transmitted: string): Promise<string | undefined> {
+    const { rows } = await sql.query<{ id: string }>(
+      'SELECT id FROM acquirer.authorizations WHERE terminal_id = $1 AND stan = $2 AND transmitted = $3',
+      [terminalId, stan, transmitted],
+    );
+    return rows[0]?.id;
+  },
+
+  async authorizationById(sql: Sql, v: MessageVault, id: string): Promise<AuthorizationRow | undefined> {
     const { rows } = await sql.query<AuthorizationRow>(`SELECT ${AUTHORIZATION_COLUMNS} FROM acquirer.authorizations WHERE id = $1`, [id]);
-    return rows[0];
+    return rows[0] && openAuthorization(v, rows[0]);
   },
 
   /** Inserts unless the terminal sent this STAN and DE 7 before; undefined then. */
-  async insertAuthorization(sql: Sql, a: NewAuthorization): Promise<{ id: string } | undefined> {
-    const f = a.final;
+  async insertAuthorization(sql: Sql, v: MessageVault, a: NewAuthorization): Promise<{ id: string } | undefined> {
+    const f = a.final && (await sealCompletion(v, a.id, a.final));
+    const forwarded = await v.seal(a.forwarded, 'authorizations.forwarded', a.id);
     const { rows } = await sql.query<{ id: string }>(
       `INSERT INTO acquirer.authorizations
          (id, terminal_id, merchant_id, stan, transmitted, request_hash, rrn, network_stan, network_transmitted, brand, token_masked,
@@ -275,7 +304,7 @@ export const acquirerRepo = {
        RETURNING id`,
       [
         a.id, a.terminalId, a.merchantId, a.stan, a.transmitted, a.requestHash, a.rrn, a.networkStan, a.networkTransmitted, a.brand, a.tokenMasked,
-        a.amount, a.currency, a.posEntryMode, a.forwarded, a.createdAt,
+        a.amount, a.currency, a.posEntryMode, forwarded, a.createdAt,
         f ? f.status : 'pending', f?.responseCode ?? null, f?.authCode ?? null, f?.response ?? null, f?.latencyMs ?? null, f?.completedAt ?? null,
       ],
     );
@@ -286,7 +315,8 @@ export const acquirerRepo = {
    * insertAuthorization for many pending authorizations (no `final`) in one statement (see infra/db/batcher.ts):
    * for each, its id when inserted, undefined when its duplicate-transmission key exists (also within the batch).
    */
-  async insertPendingAuthorizations(sql: Sql, items: NewAuthorization[]): Promise<({ id: string } | undefined)[]> {
+  async insertPendingAuthorizations(sql: Sql, v: MessageVault, items: NewAuthorization[]): Promise<({ id: string } | undefined)[]> {
+    const forwarded = await Promise.all(items.map((a) => v.seal(a.forwarded, 'authorizations.forwarded', a.id)));
     const { rows } = await sql.query<{ id: string }>(
       `INSERT INTO acquirer.authorizations
          (id, terminal_id, merchant_id, stan, transmitted, request_hash, rrn, network_stan, network_transmitted, brand, token_masked,
@@ -314,7 +344,7 @@ export const acquirerRepo = {
         items.map((a) => String(a.amount)),
         items.map((a) => a.currency),
         items.map((a) => a.posEntryMode),
-        items.map((a) => Buffer.from(a.forwarded).toString('hex')),
+        forwarded.map((f) => f.toString('hex')),
         items.map((a) => a.createdAt.toISOString()),
       ],
     );
@@ -323,7 +353,8 @@ export const acquirerRepo = {
   },
 
   /** Records the answer unless one is recorded already (by a process answering for a crashed one); true when this one won. */
-  async completeAuthorization(sql: Sql, id: string, c: Completion): Promise<boolean> {
+  async completeAuthorization(sql: Sql, v: MessageVault, id: string, completion: Completion): Promise<boolean> {
+    const c = await sealCompletion(v, id, completion);
     const { rowCount } = await sql.query(
       `UPDATE acquirer.authorizations SET status = $2, response_code = $3, auth_code = $4, response = $5, latency_ms = $6, completed_at = $7
         WHERE id = $1 AND status = 'pending'`,
@@ -336,7 +367,8 @@ export const acquirerRepo = {
    * completeAuthorization and the authorization's outbox event (the row infra/outbox.ts's \`enqueue\`
    * writes) in ONE statement, atomic as a transaction: the event exists exactly when this call won.
    */
-  async completeAuthorizationWithEvent(sql: Sql, id: string, c: Completion, event: { eventId: string; topic: string; aggregateId: string; payload: unknown }): Promise<boolean> {
+  async completeAuthorizationWithEvent(sql: Sql, v: MessageVault, id: string, completion: Completion, event: { eventId: string; topic: string; aggregateId: string; payload: unknown }): Promise<boolean> {
+    const c = await sealCompletion(v, id, completion);
     const { rows } = await sql.query<{ won: number }>(
       `WITH u AS (
          UPDATE acquirer.authorizations SET status = $2, response_code = $3, auth_code = $4, response = $5, latency_ms = $6, completed_at = $7
@@ -356,7 +388,8 @@ export const acquirerRepo = {
    * completeAuthorizationWithEvent for many authorizations in one statement (see infra/db/batcher.ts):
    * for each item, whether it won (its event written with it).
    */
-  async completeAuthorizationsWithEvents(sql: Sql, items: { id: string; completion: Completion; event: { eventId: string; topic: string; aggregateId: string; payload: unknown } }[]): Promise<boolean[]> {
+  async completeAuthorizationsWithEvents(sql: Sql, v: MessageVault, items: { id: string; completion: Completion; event: { eventId: string; topic: string; aggregateId: string; payload: unknown } }[]): Promise<boolean[]> {
+    const responses = await Promise.all(items.map((x) => v.seal(x.completion.response, 'authorizations.response', x.id)));
     const { rows } = await sql.query<{ id: string }>(
       `WITH i AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
@@ -378,7 +411,7 @@ export const acquirerRepo = {
         items.map((x) => x.completion.status),
         items.map((x) => x.completion.responseCode),
         items.map((x) => x.completion.authCode),
-        items.map((x) => Buffer.from(x.completion.response).toString('hex')),
+        responses.map((r) => r.toString('hex')),
         items.map((x) => x.completion.latencyMs),
         items.map((x) => x.completion.completedAt.toISOString()),
         items.map((x) => x.event.eventId),
@@ -391,21 +424,21 @@ export const acquirerRepo = {
     return items.map((x) => won.has(x.id));
   },
 
-  async responseOf(sql: Sql, id: string): Promise<Uint8Array | null> {
+  async responseOf(sql: Sql, v: MessageVault, id: string): Promise<Uint8Array | null> {
     const { rows } = await sql.query<{ response: Uint8Array | null }>('SELECT response FROM acquirer.authorizations WHERE id = $1', [id]);
-    return rows[0]?.response ?? null;
+    return v.openNullable(rows[0]?.response ?? null, 'authorizations.response', id);
   },
 
   /**
    * Authorizations created in [from, olderThan) still waiting for an answer: their process died or
    * stalled. No index covers `status` (see the migration): the created_at range keeps the scan short.
    */
-  async stalePending(sql: Sql, from: Date, olderThan: Date, limit: number): Promise<AuthorizationRow[]> {
+  async stalePending(sql: Sql, v: MessageVault, from: Date, olderThan: Date, limit: number): Promise<AuthorizationRow[]> {
     const { rows } = await sql.query<AuthorizationRow>(
       `SELECT ${AUTHORIZATION_COLUMNS} FROM acquirer.authorizations WHERE created_at >= $1 AND created_at < $2 AND status = 'pending' ORDER BY created_at LIMIT $3`,
       [from, olderThan, limit],
     );
-    return rows;
+    return Promise.all(rows.map((r) => openAuthorization(v, r)));
   },
 
   listAuthorizations(sql: Sql, filter: { merchantId?: string | undefined; terminalId?: string | undefined }, page: PageParams): Promise<Page<AuthorizationListRow>> {
@@ -444,22 +477,23 @@ export const acquirerRepo = {
   // ---- Reversals ----
 
   /** At most one reversal per authorization: true when this call created it. */
-  async insertReversal(sql: Sql, r: NewReversal): Promise<boolean> {
+  async insertReversal(sql: Sql, v: MessageVault, r: NewReversal): Promise<boolean> {
+    const message = await v.seal(r.message, 'reversals.message', r.id);
     const { rowCount } = await sql.query(
       `INSERT INTO acquirer.reversals (id, authorization_id, reason, brand, stan, transmitted, message, next_attempt_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (authorization_id) DO NOTHING`,
-      [r.id, r.authorizationId, r.reason, r.brand, r.stan, r.transmitted, r.message, r.nextAttemptAt, r.createdAt],
+      [r.id, r.authorizationId, r.reason, r.brand, r.stan, r.transmitted, message, r.nextAttemptAt, r.createdAt],
     );
     return rowCount === 1;
   },
 
-  async reversalOf(sql: Sql, authorizationId: string): Promise<{ id: string; status: ReversalStatus; reason: ReversalReason; attempts: number; message: Uint8Array } | undefined> {
+  async reversalOf(sql: Sql, v: MessageVault, authorizationId: string): Promise<{ id: string; status: ReversalStatus; reason: ReversalReason; attempts: number; message: Uint8Array } | undefined> {
     const { rows } = await sql.query<{ id: string; status: ReversalStatus; reason: ReversalReason; attempts: number; message: Uint8Array }>(
       'SELECT id, status, reason, attempts, message FROM acquirer.reversals WHERE authorization_id = $1',
       [authorizationId],
     );
-    return rows[0];
+    return rows[0] && { ...rows[0], message: await v.open(rows[0].message, 'reversals.message', rows[0].id) };
   },
 
   /**
@@ -468,7 +502,7 @@ export const acquirerRepo = {
    * waits while its authorization is still in flight: sent before the original, it could find nothing
    * to reverse and leave the original standing.
    */
-  async claimDueReversals(sql: Sql, now: Date, leaseUntil: (attempt: number) => Date, limit: number): Promise<ClaimedReversal[]> {
+  async claimDueReversals(sql: Sql, v: MessageVault, now: Date, leaseUntil: (attempt: number) => Date, limit: number): Promise<ClaimedReversal[]> {
     const { rows: due } = await sql.query<{ id: string; attempts: number }>(
       `SELECT r.id, r.attempts FROM acquirer.reversals r JOIN acquirer.authorizations a ON a.id = r.authorization_id
         WHERE r.status = 'pending' AND r.next_attempt_at <= $1 AND a.status <> 'pending'
@@ -483,7 +517,7 @@ export const acquirerRepo = {
          RETURNING id, authorization_id, brand, stan, message, attempts`,
         [d.id, leaseUntil(d.attempts + 1)],
       );
-      if (rows[0]) claimed.push(rows[0]);
+      if (rows[0]) claimed.push({ ...rows[0], message: await v.open(rows[0].message, 'reversals.message', rows[0].id) });
     }
     return claimed;
   },
@@ -529,14 +563,16 @@ export interface AcquirerRefundRow {
 }
 
 const REFUND_COLUMNS = 'id, authorization_id, merchant_id, brand, amount::text AS amount, currency, status, response_code, auth_code, message, created_at, completed_at';
+/** A list shows no message (a list never opens one). */
+const REFUND_LIST_COLUMNS = 'id, authorization_id, merchant_id, brand, amount::text AS amount, currency, status, response_code, auth_code, created_at, completed_at';
 
 export const refundRepo = {
-  async authorization(sql: Sql, id: string): Promise<{ id: string; merchant_id: string; brand: string | null; amount: string; currency: string; status: string; forwarded: Buffer; network_stan: string; network_transmitted: string } | undefined> {
+  async authorization(sql: Sql, v: MessageVault, id: string): Promise<{ id: string; merchant_id: string; brand: string | null; amount: string; currency: string; status: string; forwarded: Buffer; network_stan: string; network_transmitted: string } | undefined> {
     const { rows } = await sql.query<{ id: string; merchant_id: string; brand: string | null; amount: string; currency: string; status: string; forwarded: Buffer; network_stan: string; network_transmitted: string }>(
       'SELECT id, merchant_id, brand, amount::text AS amount, currency, status, forwarded, network_stan, network_transmitted FROM acquirer.authorizations WHERE id = $1',
       [id],
     );
-    return rows[0] ? { ...rows[0], forwarded: Buffer.from(rows[0].forwarded) } : undefined;
+    return rows[0] ? { ...rows[0], forwarded: Buffer.from(await v.open(rows[0].forwarded, 'authorizations.forwarded', rows[0].id)) } : undefined;
   },
   /** What the authorization's refunds (not declined) add up to, its row locked. */
   async refundedOf(sql: Sql, authorizationId: string): Promise<bigint> {
@@ -544,18 +580,18 @@ export const refundRepo = {
     const { rows } = await sql.query<{ total: string }>("SELECT coalesce(sum(amount), 0)::text AS total FROM acquirer.refunds WHERE authorization_id = $1 AND status <> 'declined'", [authorizationId]);
     return BigInt(rows[0]!.total);
   },
-  async insert(sql: Sql, r: { id: string; authorizationId: string; merchantId: string; brand: string; amount: bigint; currency: string; stan: string; transmitted: string; message: Uint8Array }): Promise<void> {
+  async insert(sql: Sql, v: MessageVault, r: { id: string; authorizationId: string; merchantId: string; brand: string; amount: bigint; currency: string; stan: string; transmitted: string; message: Uint8Array }): Promise<void> {
     await sql.query(
       `INSERT INTO acquirer.refunds (id, authorization_id, merchant_id, brand, amount, currency, stan, transmitted, message) VALUES ($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9)`,
-      [r.id, r.authorizationId, r.merchantId, r.brand, r.amount.toString(), r.currency, r.stan, r.transmitted, r.message],
+      [r.id, r.authorizationId, r.merchantId, r.brand, r.amount.toString(), r.currency, r.stan, r.transmitted, await v.seal(r.message, 'refunds.message', r.id)],
     );
   },
   async complete(sql: Sql, id: string, a: { status: 'approved' | 'declined'; responseCode: string; authCode: string | null }): Promise<void> {
     await sql.query(`UPDATE acquirer.refunds SET status = $2, response_code = $3, auth_code = $4, completed_at = now() WHERE id = $1 AND status = 'pending'`, [id, a.status, a.responseCode, a.authCode]);
   },
-  async byId(sql: Sql, id: string): Promise<AcquirerRefundRow | undefined> {
+  async byId(sql: Sql, v: MessageVault, id: string): Promise<AcquirerRefundRow | undefined> {
     const { rows } = await sql.query<AcquirerRefundRow>(`SELECT ${REFUND_COLUMNS} FROM acquirer.refunds WHERE id = $1`, [id]);
-    return rows[0];
+    return rows[0] && { ...rows[0], message: Buffer.from(await v.open(rows[0].message, 'refunds.message', rows[0].id)) };
   },
-  listQuery: `SELECT ${REFUND_COLUMNS} FROM acquirer.refunds WHERE merchant_id = $1`,
+  listQuery: `SELECT ${REFUND_LIST_COLUMNS} FROM acquirer.refunds WHERE merchant_id = $1`,
 };

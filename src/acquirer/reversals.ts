@@ -52,7 +52,7 @@ export class ReversalWorker {
     const now = this.clock();
     // The lease covers the call itself (at most timeoutMs) and the backoff before the next attempt.
     const lease = (attempt: number) => new Date(now.getTime() + this.settings.timeoutMs + this.backoffMs(attempt));
-    const claimed = await this.db.tx((tx) => repo.claimDueReversals(tx, now, lease, this.settings.reversal.batchSize));
+    const claimed = await this.db.tx((tx) => repo.claimDueReversals(tx, this.switcher.vault, now, lease, this.settings.reversal.batchSize));
     let acknowledged = 0;
     for (const r of claimed) if (await this.#send(r)) acknowledged++;
     return acknowledged;
@@ -67,7 +67,7 @@ export class ReversalWorker {
     const cutoff = new Date(this.clock().getTime() - this.settings.timeoutMs - this.settings.staleGraceMs);
     const from = new Date(this.#sweptUntil === null ? 0 : this.#sweptUntil - this.settings.staleGraceMs);
     const batch = this.settings.reversal.batchSize;
-    const stale = await repo.stalePending(this.db, from, cutoff, batch);
+    const stale = await repo.stalePending(this.db, this.switcher.vault, from, cutoff, batch);
     for (const row of stale) {
       this.log.warn({ authorization_id: row.id }, 'authorization left pending by a process that stopped: answering 91 and reversing');
       await this.switcher.expire(row);
