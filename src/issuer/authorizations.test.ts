@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
 import { fromHex } from '../protocol/bytes.js';
-import { luhnCheckDigit } from '../protocol/cards/index.js';
+import { detectNetwork, luhnCheckDigit } from '../protocol/cards/index.js';
 import { packMessage, packSubelements, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { buildTlv, tlv } from '../protocol/tlv/tlv.js';
 import { batchStats } from '../infra/db/batcher.js';
@@ -100,8 +100,14 @@ async function post(bytes: Uint8Array | Buffer, auth: string = t.keys.network, i
   return t.request({ method: 'POST', url: `/issuer/${issuerId}/v1/iso8583`, auth, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) });
 }
 
+/** The key of the network of the message's card (a network key speaks for its own brand only); Visa's without DE 2. */
+function networkKey(msg: IsoMessage): string {
+  const brand = typeof msg.fields[2] === 'string' ? detectNetwork(msg.fields[2]) : undefined;
+  return brand ? t.keys.networks[brand] : t.keys.network;
+}
+
 /** Sends a message; the answer, unpacked. */
-async function send(msg: IsoMessage, auth: string = t.keys.network, issuerId = TESSERA_BANK): Promise<IsoMessage> {
+async function send(msg: IsoMessage, auth: string = networkKey(msg), issuerId = TESSERA_BANK): Promise<IsoMessage> {
   const res = await post(packMessage(msg), auth, issuerId);
   assert.equal(res.statusCode, 200, res.body);
   assert.match(String(res.headers['content-type']), /application\/octet-stream/);
@@ -238,7 +244,7 @@ describe('authorizations: decisions', () => {
     assert.equal(code(await send(auth0100({ pan: unknown, amount: 100 }))), '14');
     const amex = sandbox('amex_green').number;
     assert.equal(code(await send(auth0100({ pan: amex, amount: 100, de55: null }))), '14', 'an Amex card sent to Tessera Bank');
-    assert.equal(code(await send(auth0100({ pan: amex, amount: 100, de55: null }), t.keys.network, SANDBOX_CREDIT_UNION)), '00', 'and to its issuer');
+    assert.equal(code(await send(auth0100({ pan: amex, amount: 100, de55: null }), t.keys.networks.amex, SANDBOX_CREDIT_UNION)), '00', 'and to its issuer');
   });
 
   it("05 when the network's cryptogram check is not V, or DE48 is missing or broken", async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { randomBase62 } from '../infra/ids.js';
 import { InjectTransport, PartyError } from '../infra/transport.js';
 import { packMessage, packSubelements, unpackMessage } from '../protocol/iso8583/iso8583.js';
+import type { Network } from '../protocol/cards/index.js';
 import { Secret } from '../protocol/secret.js';
 import type { IssuerGateway } from '../network/issuers.js';
 import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
@@ -11,9 +12,12 @@ import { issuerIdForPan, SANDBOX_CARDS } from './sandbox-cards.js';
 
 let t: IssuerTestEnv;
 let client: IssuerClient;
+/** The issuers as a brand's network reaches them: with that brand's key. */
+let clientFor: (brand: Network) => IssuerClient;
 before(async () => {
   t = await startIssuerTestEnv();
-  client = new IssuerClient(new InjectTransport(() => t.app), t.keys.network);
+  clientFor = (brand) => new IssuerClient(new InjectTransport(() => t.app), t.keys.networks[brand]);
+  client = clientFor('visa');
 });
 after(async () => {
   await t.close();
@@ -33,6 +37,8 @@ describe('IssuerClient', () => {
   it('runs the yellow flow: verify, send a code, read the simulated SMS, confirm', async () => {
     const b = body('discover_yellow');
     const issuerId = issuerIdForPan(b.pan)!;
+    // The Discover network asks about a Discover card.
+    const client = clientFor('discover');
     const v = await client.verifyCard(issuerId, b, { idempotencyKey: `c-${randomBase62(6)}` });
     assert.equal(v.decision, 'yellow');
     assert.deepEqual(v.methods.map((m) => m.id), ['sms', 'email']);

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { randomBase62 } from '../infra/ids.js';
 import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
+import type { Network } from '../protocol/cards/index.js';
 import { SANDBOX_CARDS } from './sandbox-cards.js';
+
+/** A verification as the tests hold it: the key of the network that asked for it goes with it. */
+type Held = { id: string; issuerId: string; auth?: string };
 
 let t: IssuerTestEnv;
 before(async () => {
@@ -15,7 +19,7 @@ after(async () => {
 const MINUTE = 60_000;
 
 /** A fresh yellow verification of the given network's yellow card. */
-async function yellow(network = 'visa', auth = t.keys.network): Promise<{ id: string; issuerId: string }> {
+async function yellow(network = 'visa', auth = t.keys.networks[network as Network]): Promise<Required<Held>> {
   const c = SANDBOX_CARDS.find((x) => x.key === `${network}_yellow`)!;
   const res = await t.request({
     method: 'POST',
@@ -24,18 +28,18 @@ async function yellow(network = 'visa', auth = t.keys.network): Promise<{ id: st
     payload: { pan: c.number, exp_month: 12, exp_year: 2030, cvv: c.cvv, network: c.network, token_requestor_id: '40010030273', token_ref: `tok_${randomBase62(20)}`, device: { id: 'dev_w', kind: 'watch' }, device_score: 4 },
   });
   assert.equal(res.json().decision, 'yellow', res.body);
-  return { id: res.json().id, issuerId: c.issuerId };
+  return { id: res.json().id, issuerId: c.issuerId, auth };
 }
 
-function send(v: { id: string; issuerId: string }, method_id = 'sms', auth = t.keys.network, headers: Record<string, string> = {}) {
+function send(v: Held, method_id = 'sms', auth = v.auth ?? t.keys.network, headers: Record<string, string> = {}) {
   return t.request({ method: 'POST', url: `/issuer/${v.issuerId}/v1/card-verifications/${v.id}/otp`, auth, payload: { method_id }, headers });
 }
 
-function confirm(v: { id: string; issuerId: string }, code: string, auth = t.keys.network, headers: Record<string, string> = {}) {
+function confirm(v: Held, code: string, auth = v.auth ?? t.keys.network, headers: Record<string, string> = {}) {
   return t.request({ method: 'POST', url: `/issuer/${v.issuerId}/v1/card-verifications/${v.id}/confirm`, auth, payload: { code }, headers });
 }
 
-async function messages(v: { id: string; issuerId: string }, auth = t.keys.network) {
+async function messages(v: Held, auth = v.auth ?? t.keys.network) {
   return t.request({ method: 'GET', url: `/issuer/${v.issuerId}/v1/card-verifications/${v.id}/messages`, auth });
 }
 
@@ -220,15 +224,15 @@ describe('one-time codes', () => {
     await send(v);
     const code = await latestCode(v);
     const headers = { 'idempotency-key': `confirm-${randomBase62(8)}` };
-    const a = await confirm(v, wrongCode(code), t.keys.network, headers);
-    const b = await confirm(v, wrongCode(code), t.keys.network, headers);
+    const a = await confirm(v, wrongCode(code), v.auth, headers);
+    const b = await confirm(v, wrongCode(code), v.auth, headers);
     assert.equal(a.json().error.message, b.json().error.message);
     assert.equal(b.headers['idempotent-replayed'], 'true');
     const { rows } = await t.env.db.query<{ attempts: number }>('SELECT attempts FROM issuer.verifications WHERE id = $1', [v.id]);
     assert.equal(Number(rows[0]!.attempts), 1);
     const sendHeaders = { 'idempotency-key': `send-${randomBase62(8)}` };
-    await send(v, 'sms', t.keys.network, sendHeaders);
-    await send(v, 'sms', t.keys.network, sendHeaders);
+    await send(v, 'sms', v.auth, sendHeaders);
+    await send(v, 'sms', v.auth, sendHeaders);
     assert.equal((await messages(v)).json().data.length, 2);
   });
 

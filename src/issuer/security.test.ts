@@ -4,6 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { randomBase62 } from '../infra/ids.js';
 import { checkRouteSecurity } from '../../test/helpers/security.js';
 import { startIssuerTestEnv, type IssuerTestEnv } from '../../test/helpers/issuer-env.js';
+import type { Network } from '../protocol/cards/index.js';
 import { SANDBOX_CARDS, SANDBOX_CREDIT_UNION, TESSERA_BANK } from './sandbox-cards.js';
 
 let t: IssuerTestEnv;
@@ -24,7 +25,7 @@ async function verify(c: { number: string; network: string; cvv: string; issuerI
   return t.request({
     method: 'POST',
     url: `/issuer/${c.issuerId}/v1/card-verifications`,
-    auth: t.keys.network,
+    auth: t.keys.networks[c.network as Network],
     headers,
     payload: { pan: c.number, exp_month: 12, exp_year: 2030, cvv: c.cvv, name: 'ADA LOVELACE', network: c.network, token_requestor_id: '40010030273', token_ref: `tok_${randomBase62(20)}`, device: { id: 'dev_scan', kind: 'phone' }, device_score: 5, ...over },
   });
@@ -40,18 +41,19 @@ async function runFlows(): Promise<void> {
   pans.add(issued.pan.reveal());
   cvvs.add(issued.cvv.reveal());
   await verify({ number: issued.pan.reveal(), network: 'visa', cvv: issued.cvv.reveal(), issuerId: TESSERA_BANK }, { exp_month: 4, exp_year: 2029 });
-  for (const network of ['visa', 'amex']) {
+  for (const network of ['visa', 'amex'] as const) {
     const c = SANDBOX_CARDS.find((x) => x.key === `${network}_yellow`)!;
+    const auth = t.keys.networks[network];
     const v = (await verify(c)).json();
     for (const method of ['sms', 'email']) {
-      await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/otp`, auth: t.keys.network, payload: { method_id: method }, headers: { 'idempotency-key': `otp-${v.id}-${method}` } });
-      const list = await t.request({ method: 'GET', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/messages`, auth: t.keys.network });
+      await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/otp`, auth, payload: { method_id: method }, headers: { 'idempotency-key': `otp-${v.id}-${method}` } });
+      const list = await t.request({ method: 'GET', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/messages`, auth });
       const code = /\b(\d{6})\b/.exec(list.json().data[0].body)![1]!;
       codes.add(code);
-      await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/confirm`, auth: t.keys.network, payload: { code: String((Number(code) + 7) % 1e6).padStart(6, '0') } });
+      await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/confirm`, auth, payload: { code: String((Number(code) + 7) % 1e6).padStart(6, '0') } });
     }
     const code = [...codes].at(-1)!;
-    await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/confirm`, auth: t.keys.network, payload: { code }, headers: { 'idempotency-key': `confirm-${v.id}` } });
+    await t.request({ method: 'POST', url: `/issuer/${c.issuerId}/v1/card-verifications/${v.id}/confirm`, auth, payload: { code }, headers: { 'idempotency-key': `confirm-${v.id}` } });
   }
 }
 

@@ -33,7 +33,8 @@ function request(c: { number: string; network: Network; cvv: string }, over: Rec
   };
 }
 
-async function verify(issuerId: string, payload: Record<string, unknown>, auth = t.keys.network, headers: Record<string, string> = {}) {
+/** By default the key of the network the request names (a network key speaks for its own brand only). */
+async function verify(issuerId: string, payload: Record<string, unknown>, auth = t.keys.networks[payload.network as Network] ?? t.keys.network, headers: Record<string, string> = {}) {
   return t.request({ method: 'POST', url: `/issuer/${issuerId}/v1/card-verifications`, payload, auth, headers });
 }
 
@@ -172,6 +173,23 @@ describe('issuer identity and verification decisions', () => {
     assert.equal(res.json().error.code, 'card_not_supported');
     const visa = card('visa', 'green');
     assert.equal((await verify(visa.issuerId, request(visa), t.keys.visaNetwork)).json().decision, 'green');
+  });
+
+  it('a network key whose owner is no brand is refused, fails closed, and learns nothing of the card (issue 16, point 4)', async () => {
+    // Keys made without owner checks (as an older deployment may hold): the issuer still refuses them.
+    const bogus = (await t.apiKeys.create('network', 'bogus-net')).secret;
+    const visa = card('visa', 'green');
+    const count = async () => (await t.env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM issuer.verifications')).rows[0]!.n;
+    const before = await count();
+    for (const payload of [request(visa), request(visa, { cvv: '999' })]) {
+      const res = await verify(visa.issuerId, payload, bogus);
+      assert.equal(res.statusCode, 403, res.body);
+      assert.equal(res.json().error.code, 'permission_denied');
+      assert.equal(res.json().decision, undefined);
+    }
+    const iso = await t.request({ method: 'POST', url: `/issuer/${visa.issuerId}/v1/iso8583`, auth: bogus, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('0100') });
+    assert.equal(iso.statusCode, 403, iso.body);
+    assert.equal(await count(), before, 'no verification recorded');
   });
 
   it('5 wrong CVVs in 24 hours turn the card red (too_many_attempts), even with the right CVV; the window slides', async () => {

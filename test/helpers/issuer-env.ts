@@ -3,6 +3,7 @@ import { migrate } from '../../src/infra/db/index.js';
 import { buildHttpApp } from '../../src/infra/http/app.js';
 import { ApiKeys } from '../../src/infra/http/auth.js';
 import { KeyEncryptionKeys } from '../../src/infra/keys/kek.js';
+import { NETWORKS, type Network } from '../../src/protocol/cards/index.js';
 import { createIssuers } from '../../src/issuer/index.js';
 import { createTestEnv, type TestEnv } from './env.js';
 
@@ -24,8 +25,12 @@ export interface IssuerTestEnv {
   app: FastifyInstance;
   apiKeys: ApiKeys;
   clock: TestClock;
-  /** API keys: two networks, the Visa network, the issuers' own, and parties that may not call. */
-  keys: { network: string; otherNetwork: string; visaNetwork: string; tesseraBank: string; creditUnion: string; merchant: string; platform: string; admin: string; acquirer: string; terminal: string };
+  /**
+   * API keys: each brand's network (a network key speaks for the brand that owns it, for that brand's
+   * cards only), `network` and `visaNetwork` the Visa network's, `otherNetwork` the Mastercard network's,
+   * the issuers' own, and parties that may not call.
+   */
+  keys: { network: string; otherNetwork: string; visaNetwork: string; networks: Record<Network, string>; tesseraBank: string; creditUnion: string; merchant: string; platform: string; admin: string; acquirer: string; terminal: string };
   request(options: InjectOptions & { auth?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -40,10 +45,13 @@ export async function startIssuerTestEnv(clockStart = '2026-06-15T12:00:00Z'): P
   const apiKeys = new ApiKeys(env.db, env.cache);
   const app = await buildHttpApp({ db: env.db, cache: env.cache, logger: env.logger, apiKeys }, issuers.routes, { title: 'issuer test', version: '0' });
   const key = async (role: Parameters<ApiKeys['create']>[0], owner: string) => (await apiKeys.create(role, owner)).secret;
+  const networks = {} as Record<Network, string>;
+  for (const brand of NETWORKS) networks[brand] = await key('network', brand);
   const keys = {
-    network: await key('network', 'net_switch_a'),
-    otherNetwork: await key('network', 'net_switch_b'),
-    visaNetwork: await key('network', 'visa'),
+    network: networks.visa,
+    otherNetwork: networks.mastercard,
+    visaNetwork: networks.visa,
+    networks,
     tesseraBank: await key('issuer', 'iss_tessera_bank'),
     creditUnion: await key('issuer', 'iss_sandbox_credit_union'),
     merchant: await key('merchant', 'mer_test'),
