@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { toHex } from '../protocol/bytes.js';
 import { maskPan } from '../protocol/cards/index.js';
-import { packMessage, unpackMessage } from '../protocol/iso8583/iso8583.js';
+import { packMessage, unpackMessage, type IsoMessage } from '../protocol/iso8583/iso8583.js';
 import { parseTlv } from '../protocol/tlv/tlv.js';
 import {
   approve,
@@ -18,7 +18,9 @@ import {
 
 let t: AcquirerTestEnv;
 before(async () => {
-  t = await startAcquirerTestEnv();
+  // A network deadline that a busy machine never reaches: the test of the deadline itself runs a second
+  // acquirer with a short one.
+  t = await startAcquirerTestEnv({ timeoutMs: 60_000 });
 });
 after(async () => {
   await t.close();
@@ -59,7 +61,7 @@ describe('acquirer: approvals and declines pass through', () => {
     const sent = t.network.received[0]!;
     assert.equal(sent.brand, 'visa');
     assert.equal(sent.apiKey, t.networkApiKey);
-    assert.equal(sent.timeoutMs, 300);
+    assert.equal(sent.timeoutMs, 60_000);
     assert.equal(sent.message.mti, '0100');
     assert.equal(sent.message.fields[2], pan);
     assert.equal(sent.message.fields[32], '000001');
@@ -220,11 +222,17 @@ describe('acquirer: when the network does not answer', () => {
     // waited for it, however slowly the machine runs.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    t.network.reply = (msg) => ({ kind: 'hang', release: held.then(() => approve(msg)) });
+    const short = await t.sibling({ timeoutMs: 300 });
+    short.network.reply = (msg) => ({ kind: 'hang', release: held.then(() => approve(msg)) });
+    const exchange = async (msg: IsoMessage) => {
+      const res = await short.app.inject({ method: 'POST', url: '/acquirer/v1/authorizations', headers: { authorization: `Bearer ${t.keys.terminal}`, 'content-type': 'application/octet-stream' }, payload: Buffer.from(packMessage(msg)) });
+      assert.equal(res.statusCode, 200, res.body);
+      return { message: unpackMessage(new Uint8Array(res.rawPayload)) };
+    };
     try {
       const req = build0100({ terminal: t.terminals.coffee });
       const started = performance.now();
-      const { message } = await t.exchange(req);
+      const { message } = await exchange(req);
       const took = performance.now() - started;
       assert.equal(message.fields[39], '91');
       assert.equal(message.fields[2], req.fields[2]);
@@ -237,9 +245,9 @@ describe('acquirer: when the network does not answer', () => {
       assert.equal(revs[0]!.status, 'pending');
       assert.equal(revs[0]!.reason, 'network_timeout');
       // The retransmission gets the same 91, and no second network call.
-      const again = await t.exchange(req);
+      const again = await exchange(req);
       assert.equal(again.message.fields[39], '91');
-      assert.equal(t.network.byMti('0100').length, 1);
+      assert.equal(short.network.byMti('0100').length, 1);
     } finally {
       release();
     }

@@ -14,7 +14,7 @@ const ISOLATED = { DATABASE_URL: '', REDIS_URL: '', TESSERA_DEFAULT_URL: '' };
 
 /** The scenario and bench commands as a user runs them: separate processes, exit codes, output contracts. */
 function tessera(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...ISOLATED, ...env } });
+  return spawnSync(process.execPath, ['bin/tessera.js', ...args], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, ...ISOLATED, ...env } });
 }
 
 /** The same, without blocking this process's event loop (for a platform or a stand-in served from this test). */
@@ -25,7 +25,7 @@ function tesseraAsync(args: string[], env: Record<string, string | undefined> = 
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000); // a safety net against a hang, not a speed limit
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
