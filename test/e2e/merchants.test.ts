@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { ConfigError, loadConfig } from '../../src/infra/config.js';
 import { AppError } from '../../src/infra/errors.js';
 import { x509 } from '../../src/infra/x509.js';
+import { SANDBOX_ISSUERS } from '../../src/issuer/index.js';
 import { ASSOCIATION_PATH, MERCHANT_SESSION_TTL_MS } from '../../src/platform/merchants/index.js';
 import { checkAssociation, normalizeDomain } from '../../src/platform/merchants/domains.js';
 import { merchantRoutes } from '../../src/platform/routes/v1_merchants_routes.js';
@@ -124,9 +125,10 @@ describe('merchant registry: who may call', () => {
     const creds = {
       admin: t.adminKey,
       merchant: m.key,
-      acquirer: (await t.tessera.apiKeys.create('acquirer', 'acq_x')).secret,
+      // Keys of owners that exist (keys are made only for those): the deployment's acquirer, a sandbox issuer.
+      acquirer: (await t.tessera.apiKeys.create('acquirer', 'acq_000001')).secret,
       terminal: t.tessera.terminals[0]!.api_key,
-      issuer: (await t.tessera.apiKeys.create('issuer', 'iss_x')).secret,
+      issuer: (await t.tessera.apiKeys.create('issuer', SANDBOX_ISSUERS[0]!.id)).secret,
     };
     const checks = await checkRouteSecurity(t.tessera.app, merchantRoutes(t.tessera.platform.merchants), creds);
     assert.ok(checks >= 50, `${checks} checks`);
