@@ -26,6 +26,8 @@ export interface HttpDeps {
   requestHashKey?: Uint8Array;
   /** Multiplies every rate limit; 0 turns them off. */
   rateLimitFactor?: number;
+  /** This process's boot id (src/infra/lease.ts): the idempotency keys it holds carry it. */
+  bootId?: string;
 }
 
 export interface HttpOptions {
@@ -245,7 +247,7 @@ async function execute(deps: HttpDeps, spec: RouteSpec, req: FastifyRequest): Pr
   // (UUIDs), and a replay needs the key and the same request as well.
   const scope = req.principal ? principalKey(req.principal) : 'public';
   const hash = requestHash(deps.requestHashKey!, spec.method, spec.url, req.params, spec.consumes === 'application/octet-stream' ? Buffer.from(req.body as Buffer).toString('base64') : req.body);
-  const claim = await acquire(deps.db, scope, key, spec.method, spec.url, hash);
+  const claim = await acquire(deps.db, scope, key, spec.method, spec.url, hash, deps.bootId ?? null);
   if (claim.kind === 'replay') return claim.result;
   const id = claim.id;
 
