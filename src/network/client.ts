@@ -100,6 +100,11 @@ export class NetworkClient {
   }
 
   /** POST /tokens/:token_ref/suspend|resume|delete (flow 4): 409 token_transition_forbidden when not allowed. */
+  /** Cancels a provisioning request by the Idempotency-Key it was sent with (the platform lost its answer). */
+  cancelTokenRequest(brand: Brand, requestKey: string): Promise<{ object: 'token_request_cancellation'; request_key: string; token_refs: string[] }> {
+    return call(this.transport, `network:${brand}`, { method: 'POST', path: this.#path(brand, '/token-requests/cancel'), apiKey: this.#key(brand), body: { request_key: requestKey } });
+  }
+
   changeTokenStatus(brand: Brand, tokenRef: string, action: LifecycleAction, reason: string, idempotencyKey?: string): Promise<TokenLifecycleView> {
     return call(this.transport, `network:${brand}`, {
       method: 'POST',

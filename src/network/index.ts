@@ -23,6 +23,9 @@ import { v1_encryption_key_get } from './routes/v1_encryption_key_get.js';
 import { v1_iso8583 } from './routes/v1_iso8583.js';
 import { v1_token_requestors_create } from './routes/v1_token_requestors_create.js';
 import { v1_tokens_create } from './routes/v1_tokens_create.js';
+import { v1_token_requests_cancel } from './routes/v1_token_requests_cancel.js';
+import { networkRecoveryHandlers } from './recovery.js';
+import type { RecoveryHandler } from '../infra/http/idempotency.js';
 import { v1_tokens_get } from './routes/v1_tokens_get.js';
 import { v1_verifications_confirm } from './routes/v1_verifications_confirm.js';
 import { v1_verifications_otp } from './routes/v1_verifications_otp.js';
@@ -79,6 +82,8 @@ export type Networks = PartyModule & {
    * authorizations left pending by a stopped process), each until acknowledged. Run it on a timer.
    */
   runPendingReversals(): Promise<number>;
+  /** How the recovery worker settles this party's requests left unfinished by a process that stopped. */
+  recoveryHandlers: Map<string, RecoveryHandler>;
   hsm: Hsm;
   keys: EncryptionKeys;
   vault: EnvelopeCipher;
@@ -114,6 +119,7 @@ export function createNetworks(deps: NetworkDeps): Networks {
     switch: sw,
     tokens,
     runPendingReversals: () => sw.runPendingReversals(),
+    recoveryHandlers: networkRecoveryHandlers(deps.db, lifecycle),
     hsm,
     keys,
     vault,
@@ -122,6 +128,7 @@ export function createNetworks(deps: NetworkDeps): Networks {
       v1_encryption_key_get(service),
       v1_token_requestors_create(service),
       v1_tokens_create(service),
+      v1_token_requests_cancel(lifecycle),
       v1_tokens_get(service),
       v1_verifications_otp(service),
       v1_verifications_confirm(service),

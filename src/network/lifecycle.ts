@@ -119,6 +119,36 @@ export class TokenLifecycle {
   }
 
   /**
+   * POST /token-requests/cancel: the token requestor lost a provisioning request (its process died
+   * before it recorded the answer) and cancels it by its Idempotency-Key. Whatever the request made is
+   * ended: a reservation or a step-up as abandoned, an active token deleted like any other (with its
+   * events); and the key is remembered, so the request resumed or arriving late makes no token.
+   * Idempotent; answers every token the request made.
+   */
+  async cancelRequest(brand: Brand, requestorId: string, requestKey: string): Promise<{ object: 'token_request_cancellation'; request_key: string; token_refs: string[] }> {
+    const { refs, changed } = await this.deps.db.tx(async (tx) => {
+      await repo.cancelRequest(tx, requestorId, requestKey);
+      const refs: string[] = [];
+      const changed: string[] = [];
+      for (const row of await repo.tokensOfRequest(tx, requestorId, requestKey)) {
+        if (row.brand !== brand) continue;
+        refs.push(row.token_ref);
+        if (row.status === 'deleted') continue;
+        if (row.status === 'inactive') {
+          await repo.failVerificationOf(tx, row.token_ref);
+          await repo.recordFailure(tx, row.token_ref, 'failed', 'abandoned');
+        } else {
+          await this.#apply(tx, row, 'platform', 'delete', 'provisioning_abandoned');
+        }
+        changed.push(row.token_ref);
+      }
+      return { refs, changed };
+    });
+    await this.#invalidate(changed);
+    return { object: 'token_request_cancellation', request_key: requestKey, token_refs: refs };
+  }
+
+  /**
    * The network's own suspension of a token (repeated cryptogram failures: docs/authorization.md): an
    * active token becomes suspended by the network, told to the requestor and the issuer like any change;
    * only the issuer resumes it. Undefined when the token is no longer active (nothing to do).

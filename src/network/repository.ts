@@ -70,6 +70,8 @@ export interface NewToken {
   domains: string[];
   cryptogramRequired: boolean;
   cvn: string;
+  /** The requestor's Idempotency-Key of the request that made it (to cancel it by that key). */
+  requestKey: string | null;
 }
 
 export interface VerificationRow {
@@ -115,6 +117,26 @@ export const networkRepo = {
     return rows[0];
   },
 
+  /** Whether the requestor cancelled the request with this key (it must make no token). */
+  async requestCancelled(sql: Sql, requestorId: string, requestKey: string): Promise<boolean> {
+    const { rows } = await sql.query('SELECT 1 FROM network.cancelled_token_requests WHERE token_requestor_id = $1 AND request_key = $2', [requestorId, requestKey]);
+    return rows.length > 0;
+  },
+
+  /** Records a cancelled request (idempotent). */
+  async cancelRequest(sql: Sql, requestorId: string, requestKey: string): Promise<void> {
+    await sql.query('INSERT INTO network.cancelled_token_requests (token_requestor_id, request_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [requestorId, requestKey]);
+  },
+
+  /** The tokens a request made (deleted ones too), locked. */
+  async tokensOfRequest(sql: Sql, requestorId: string, requestKey: string): Promise<TokenRow[]> {
+    const { rows } = await sql.query<TokenRow>(
+      `SELECT ${TOKEN_COLUMNS} FROM network.tokens WHERE token_requestor_id = $1 AND request_key = $2 ORDER BY token_ref FOR UPDATE`,
+      [requestorId, requestKey],
+    );
+    return rows;
+  },
+
   /** Ends an abandoned step-up's verification. */
   async failVerificationOf(sql: Sql, tokenRef: string): Promise<void> {
     await sql.query(`UPDATE network.verifications SET status = 'failed', updated_at = now() WHERE token_ref = $1 AND status = 'pending'`, [tokenRef]);
@@ -124,12 +146,12 @@ export const networkRepo = {
     await sql.query(
       `INSERT INTO network.tokens (token_ref, brand, token_pan_encrypted, token_fingerprint, token_last4, token_exp_month, token_exp_year, psn,
          pan_encrypted, pan_fingerprint, card_last4, card_exp_month, card_exp_year, issuer_id, token_requestor_id, device_id, device_kind,
-         se_certificate_pem, wallet_account_id, status, idv, domains, cryptogram_required, cvn)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 'inactive', 'pending', $20::text[], $21, $22)`,
+         se_certificate_pem, wallet_account_id, status, idv, domains, cryptogram_required, cvn, request_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 'inactive', 'pending', $20::text[], $21, $22, $23)`,
       [
         t.tokenRef, t.brand, t.tokenPanEncrypted, t.tokenFingerprint, t.tokenLast4, t.tokenExpMonth, t.tokenExpYear, t.psn,
         t.panEncrypted, t.panFingerprint, t.cardLast4, t.cardExpMonth, t.cardExpYear, t.issuerId, t.tokenRequestorId, t.deviceId, t.deviceKind,
-        t.seCertificatePem, t.walletAccountId, t.domains, t.cryptogramRequired, t.cvn,
+        t.seCertificatePem, t.walletAccountId, t.domains, t.cryptogramRequired, t.cvn, t.requestKey,
       ],
     );
   },

@@ -155,7 +155,7 @@ export class NetworkService {
    * the one-token-per-device-per-card index); then the issuer's ID&V, outside any transaction; 2
    * `issuer` records its answer; 3 `activate` (green) makes the token active with its payload.
    */
-  async provision(brand: Brand, ownerId: string, input: CreateTokenInput, step: Step): Promise<ProvisioningResult> {
+  async provision(brand: Brand, ownerId: string, input: CreateTokenInput, step: Step, requestKey: string | null = null): Promise<ProvisioningResult> {
     const { db, vault, directory } = this.deps;
     if (input.token_requestor_id !== ownerId) {
       throw new AppError('permission_denied', { param: 'token_requestor_id', message: 'These credentials belong to another token requestor.' });
@@ -173,7 +173,7 @@ export class NetworkService {
     const panFingerprint = await vault.fingerprint(card.pan.reveal());
 
     // Phase 1: reserve the token.
-    const tokenRef = await this.#reserve(brand, input, card, issuerId, panFingerprint, step);
+    const tokenRef = await this.#reserve(brand, input, card, issuerId, panFingerprint, step, requestKey);
 
     // The issuer's ID&V, outside any transaction (it cannot be rolled back). Asked only while the
     // reservation still waits for it: after a crash past phase 2, a retry goes on from the record.
@@ -204,7 +204,7 @@ export class NetworkService {
     const outcome = await step('issuer', (tx) => this.#recordIssuerAnswer(tx, brand, tokenRef, issuerId, panFingerprint, answer));
     switch (outcome.kind) {
       case 'abandoned':
-        throw new AppError('resource_conflict', { message: 'This provisioning request was abandoned; send a new request.' });
+        throw abandonedRequest();
       case 'error':
         throw new AppError(outcome.code, { message: outcome.message, ...(outcome.decline_code ? { declineCode: outcome.decline_code } : {}) });
       case 'red':
@@ -226,7 +226,7 @@ export class NetworkService {
     return toResult((await repo.tokenByRef(db, tokenRef))!, null, activated.provisioning_payload);
   }
 
-  async #reserve(brand: Brand, input: CreateTokenInput, card: CardData, issuerId: string, panFingerprint: Buffer, step: Step): Promise<string> {
+  async #reserve(brand: Brand, input: CreateTokenInput, card: CardData, issuerId: string, panFingerprint: Buffer, step: Step, requestKey: string | null): Promise<string> {
     const { db, vault } = this.deps;
     for (let attempt = 0; ; attempt++) {
       const tokenPan = this.#newTokenNumber(brand);
@@ -240,6 +240,8 @@ export class NetworkService {
       ]);
       try {
         const reserved = await step('reserve', async (tx) => {
+          // The requestor cancelled this request (it lost it in a crash): it makes no token, even late.
+          if (requestKey !== null && (await repo.requestCancelled(tx, input.token_requestor_id, requestKey))) throw abandonedRequest();
           const live = await repo.liveTokenForDeviceCard(tx, input.device.id, panFingerprint, RESERVATION_TIMEOUT_SECONDS, STEP_UP_TIMEOUT_SECONDS);
           if (live) {
             // Only an abandoned attempt gives way (a request that died, a code never entered); anything
@@ -272,6 +274,7 @@ export class NetworkService {
             domains: DEVICE_DOMAINS,
             cryptogramRequired: true,
             cvn: cvnText(BRAND_PROFILES[brand].cvn),
+            requestKey,
           });
           return { token_ref: tokenRef };
         });
@@ -528,6 +531,11 @@ export class NetworkService {
       plaintext.fill(0);
     }
   }
+}
+
+/** A request that was abandoned or cancelled: a definite answer, the card can be added again with a new request. */
+export function abandonedRequest(): AppError {
+  return new AppError('resource_conflict', { message: 'This provisioning request was abandoned; send a new request.' });
 }
 
 function parCandidate(brand: Brand, seed: string | undefined): string {

@@ -53,6 +53,11 @@ export interface NetworkGateway {
   sendOtp(network: Network, verificationId: string, methodId: string): Promise<{ sent: boolean; expires_at: string }>;
   confirm(network: Network, verificationId: string, code: string, idempotencyKey: string): Promise<ProvisioningResult>;
   sandboxMessages(network: Network, verificationId: string): Promise<{ data: SandboxMessage[] }>;
+  /**
+   * Cancels a token request by the Idempotency-Key it was sent with: whatever it made is ended (an
+   * active token deleted), and the request makes nothing later. Answers every token it made.
+   */
+  cancelTokenRequest(network: Network, requestKey: string): Promise<{ token_refs: string[] }>;
   /** Flow 4: suspend, resume or delete a token at its network (the platform as token requestor). */
   changeTokenStatus(network: Network, tokenRef: string, action: 'suspend' | 'resume' | 'delete', reason: string, idempotencyKey?: string): Promise<TokenStatusView>;
 }

@@ -24,6 +24,8 @@ import { v1_devices_lifecycle } from './routes/v1_devices_lifecycle.js';
 import { v1_network_tokens_create } from './routes/v1_network_tokens_create.js';
 import { PlatformService } from './service.js';
 import { WalletService } from './wallet-service.js';
+import { provisioningRecoveryHandlers } from './recovery.js';
+import type { RecoveryHandler } from '../infra/http/idempotency.js';
 import { TransactionService } from './transactions.js';
 import { v1_network_transactions_create } from './routes/v1_network_transactions_create.js';
 import { v1_transactions_get, v1_transactions_list } from './routes/v1_transactions_list.js';
@@ -55,7 +57,17 @@ export interface PlatformDeps {
   sandbox?: boolean;
 }
 
-export function createPlatform(deps: PlatformDeps): PartyModule & { service: PlatformService; wallet: WalletService; transactions: TransactionService; deviceCa: DeviceCa; push: PushHub; merchants: MerchantService; payments: PaymentService } {
+export function createPlatform(deps: PlatformDeps): PartyModule & {
+  service: PlatformService;
+  wallet: WalletService;
+  transactions: TransactionService;
+  deviceCa: DeviceCa;
+  push: PushHub;
+  merchants: MerchantService;
+  payments: PaymentService;
+  /** How the recovery worker settles provisioning requests left unfinished by a process that stopped. */
+  recoveryHandlers: Map<string, RecoveryHandler>;
+} {
   const service = new PlatformService(deps.db, deps.cache);
   const deviceCa = new DeviceCa(deps.db, deps.kek);
   const wallet = new WalletService(deps.db, deps.cache, deviceCa, deps.networks);
@@ -83,6 +95,7 @@ export function createPlatform(deps: PlatformDeps): PartyModule & { service: Pla
     push,
     merchants,
     payments,
+    recoveryHandlers: provisioningRecoveryHandlers(wallet),
     migrations: { module: 'platform', dir: new URL('./migrations/', import.meta.url) },
     routes: [
       v1_users_create(service),

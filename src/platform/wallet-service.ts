@@ -40,6 +40,11 @@ export function publicCard(c: CardRow, baseUrl = '') {
   };
 }
 
+/** The network key of a provisioning's second ask, after it settled the user's abandoned attempts. */
+export function settledKey(networkKey: string): string {
+  return `${networkKey}:settled`;
+}
+
 /** Another party's refusal, carried to the device with its own catalogue code. */
 export function fromParty(err: unknown): never {
   if (err instanceof PartyError && err.code && lookupError(err.code) && err.status < 500) {
@@ -198,6 +203,61 @@ export class WalletService {
       return fromParty(err);
     });
     return { card, result };
+  }
+
+  /**
+   * Undoes a provisioning request that a stopped process left unfinished (the device never got its
+   * answer): the networks cancel the request by its key (a token it made is deleted, a late one is never
+   * made) and the card the platform may have recorded for it is deleted. Idempotent.
+   */
+  async abandonProvisioning(userId: string, networks: readonly Network[], networkKeys: readonly string[], known: ProvisioningResult | undefined): Promise<void> {
+    const refs: { network: Network; tokenRef: string }[] = [];
+    for (const network of networks) {
+      for (const key of networkKeys) {
+        const answer = await this.networks.cancelTokenRequest(network, key);
+        for (const tokenRef of answer.token_refs) refs.push({ network, tokenRef });
+      }
+    }
+    if (known?.token_ref && !refs.some((r) => r.tokenRef === known.token_ref)) {
+      for (const network of networks) refs.push({ network, tokenRef: known.token_ref });
+    }
+    await this.#deleteCardsOf(userId, refs);
+  }
+
+  /**
+   * Undoes a one-time-code confirmation a stopped process left unfinished: the card's token is deleted
+   * at its network (it may have become active there) and the card with it; the card is added again.
+   */
+  async abandonConfirmation(userId: string, cardId: string): Promise<void> {
+    const card = await cardRepo.ownedBy(this.db, cardId, userId);
+    if (!card || card.status === 'deleted') return;
+    try {
+      await this.networks.changeTokenStatus(card.network as Network, card.token_ref, 'delete', 'provisioning_abandoned', `abn:${card.id}`);
+    } catch (err) {
+      // Already deleted, or never became a token the network acts on: nothing is left to end there.
+      if (!(err instanceof PartyError && (err.status === 404 || err.status === 409))) throw err;
+    }
+    await this.#deleteCardsOf(userId, [{ network: card.network as Network, tokenRef: card.token_ref }]);
+  }
+
+  async #deleteCardsOf(userId: string, refs: { network: Network; tokenRef: string }[]): Promise<void> {
+    for (const r of refs) {
+      const card = await cardRepo.byTokenRef(this.db, r.network, r.tokenRef);
+      if (card && card.user_id === userId && card.status !== 'deleted') await cardRepo.setStatus(this.db, card.id, 'deleted');
+    }
+    await this.forgetCards(userId);
+  }
+
+  #settle: (userId: string) => Promise<number> = async () => 0;
+
+  /** How this process settles a user's requests a stopped process left unfinished (the recovery worker's, for one user). */
+  useRecovery(settle: (userId: string) => Promise<number>): void {
+    this.#settle = settle;
+  }
+
+  /** Settles now the user's requests a stopped process left unfinished; answers how many there were. */
+  settleAbandoned(userId: string): Promise<number> {
+    return this.#settle(userId);
   }
 
   /** Drops the user's cached card lists (after a change committed: a route's step, not inside it). */

@@ -14,6 +14,9 @@ import type { Logger } from '../infra/logger.js';
 import { maskForTrace, maskIsoHex, TeeTraceSink } from '../infra/trace.js';
 import { call, InjectTransport, TracingTransport, type TraceSink, type Transport, type TransportRequest } from '../infra/transport.js';
 import { OutboxWorker } from '../infra/outbox.js';
+import { ProcessLease } from '../infra/lease.js';
+import { startRecoveryWorker } from '../infra/recovery.js';
+import { recoverAbandoned } from '../infra/http/idempotency.js';
 import { createAcquirer, WEBHOOK_TOPIC, type SeededTerminal } from '../acquirer/index.js';
 import { createIssuers, ISSUER_CARD_TOPIC, IssuerClient, SANDBOX_ISSUERS } from '../issuer/index.js';
 import { ISSUER_TOKEN_TOPIC } from '../network/issuer-events.js';
@@ -205,6 +208,10 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
 
     await migrate(db, [INFRA_MIGRATIONS, ...parties.flatMap((p) => (p.migrations ? [p.migrations] : []))]);
     await options.migrated?.(db);
+    // This process's lease: the idempotency keys it holds carry its boot id (a restart knows they are dead).
+    const lease = await ProcessLease.start(db);
+    const recoveryHandlers = new Map([...platform.recoveryHandlers, ...networks.recoveryHandlers]);
+    platform.wallet.useRecovery(async (userId) => (await recoverAbandoned(db, lease.bootId, recoveryHandlers, { logger, principal: `user:${userId}` })).settled);
 
     let newAdminKey: string | undefined;
     let newAdminKeyFile: string | undefined;
@@ -277,7 +284,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     });
 
     const app = await buildHttpApp(
-      { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash'), rateLimitFactor: config.rateLimitFactor },
+      { db, cache, logger, apiKeys, sessions: platform.service.resolveSession, requestHashKey: kek.derive('idempotency-request-hash'), rateLimitFactor: config.rateLimitFactor, bootId: lease.bootId },
       [health(db, cache, VERSION), v1_pki_root_get(pki), ...parties.flatMap((p) => p.routes)],
       {
         title: 'Tessera',
@@ -339,6 +346,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
         outbox.start();
         timers.push({ stop: () => outbox.stop() });
         timers.push(acquirer.startReversalWorker(1000));
+        // Requests a stopped process left unfinished: settled at start and every two seconds (lease renewed too).
+        timers.push(startRecoveryWorker({ db, lease, handlers: recoveryHandlers, logger }));
         const sw = setInterval(() => void networks.runPendingReversals().catch(() => 0), 1000);
         sw.unref();
         timers.push({ stop: async () => clearInterval(sw) });
@@ -364,6 +373,7 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
         for (const t of timers.splice(0)) await t.stop();
         await validation?.close();
         await app.close();
+        await lease.end().catch(() => {});
         observer.close();
         await cache.close();
         await db.close();

@@ -13,7 +13,8 @@ export const v1_tokens_create = (svc: NetworkService) =>
     description:
       'Callers: platform API keys whose owner id is the token requestor id. The card data is a compact JWE to the network\'s encryption key. ' +
       'Green: 201 with an active token and its provisioning payload. Yellow: 201 with an inactive token and a verification (one-time code). ' +
-      'Red: 402 provisioning_declined. Retries with the same Idempotency-Key never create a second token.',
+      'Red: 402 provisioning_declined. Retries with the same Idempotency-Key never create a second token; ' +
+      'a request cancelled by its key (POST /token-requests/cancel) answers 409 resource_conflict.',
     tags: ['card networks'],
     auth: { kind: 'apiKey', roles: ['platform'] },
     idempotency: 'phased',
@@ -36,8 +37,9 @@ export const v1_tokens_create = (svc: NetworkService) =>
       { additionalProperties: false },
     ),
     response: { 201: ProvisioningResultSchema },
-    async handler({ params, body, principal, step }) {
+    async handler({ params, body, principal, step, headers }) {
       const brand = brandParam(params.brand);
-      return { status: 201, body: await svc.provision(brand, requestorOf(principal), body, step) };
+      const key = headers['idempotency-key'];
+      return { status: 201, body: await svc.provision(brand, requestorOf(principal), body, step, typeof key === 'string' ? key : null) };
     },
   });

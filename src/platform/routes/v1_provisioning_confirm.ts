@@ -20,6 +20,8 @@ export const v1_provisioning_confirm = (svc: WalletService) =>
     rateLimits: [{ name: 'user', by: 'principal', max: 20, windowSeconds: 600 }],
     async handler({ principal, params, body, step, call, headers }) {
       const { userId, deviceId } = deviceUserOf(principal);
+      // Which card (for the recovery worker, should this process stop before the answer).
+      await step('card', async () => params.card_id);
       const clientKey = typeof headers['idempotency-key'] === 'string' ? headers['idempotency-key'] : undefined;
       const networkKey = await step('network_key', async () => (clientKey ? `cnf:${userId}:${clientKey}` : `cnf:${userId}:${randomBase62(24)}`));
       const { result } = await call('network', () => svc.confirmAtNetwork(userId, deviceId, params.card_id, body.code, networkKey));

@@ -1,7 +1,8 @@
 import { Type } from 'typebox';
+import { AppError } from '../../infra/errors.js';
 import { randomBase62 } from '../../infra/ids.js';
 import { defineRoute } from '../../infra/http/route.js';
-import type { WalletService } from '../wallet-service.js';
+import { settledKey, type WalletService } from '../wallet-service.js';
 import { NetworkSchema, ProvisioningSchema } from '../schemas.js';
 import { deviceUserOf } from './principal.js';
 
@@ -30,8 +31,19 @@ export const v1_provisioning_create = (svc: WalletService) =>
       const { userId, deviceId } = deviceUserOf(principal);
       // The key the network sees: derived from the client's, so a client retry is a network retry too.
       const clientKey = typeof headers['idempotency-key'] === 'string' ? headers['idempotency-key'] : undefined;
-      const networkKey = await step('network_key', async () => (clientKey ? `prv:${userId}:${clientKey}` : `prv:${userId}:${randomBase62(24)}`));
-      const result = await call('network', () => svc.requestToken(userId, deviceId, body, networkKey));
+      // The network and the key it is asked with (the recovery worker cancels by them, should this process stop).
+      const { key: networkKey } = await step('attempt', async () => ({ network: body.network, key: clientKey ? `prv:${userId}:${clientKey}` : `prv:${userId}:${randomBase62(24)}` }));
+      const result = await call('network', async () => {
+        try {
+          return await svc.requestToken(userId, deviceId, body, networkKey);
+        } catch (err) {
+          // The card may be held by this user's earlier attempt that a stopped process left unfinished
+          // (the device never got its answer): settle those now, not at the recovery worker's next round,
+          // and ask once more (under a key of its own: the network keeps its first answer for this one).
+          if (!(err instanceof AppError && err.code === 'card_already_provisioned') || (await svc.settleAbandoned(userId)) === 0) throw err;
+          return svc.requestToken(userId, deviceId, body, settledKey(networkKey));
+        }
+      });
       const card = await step('record', (tx) => svc.recordCard(tx, userId, deviceId, body.network, result));
       await svc.forgetCards(userId);
       return { status: 201, body: { object: 'provisioning', card, status: result.status, verification: result.verification, provisioning_payload: result.provisioning_payload } };
