@@ -102,8 +102,9 @@ it('concurrent taps on many phones: each gets its own answer, recorded once with
   for (const row of acq.rows) {
     assert.equal(row.status, 'approved');
     assert.ok(row.response && row.latency_ms !== null);
-    // What a retransmission of this tap would get back: the very answer its terminal got.
-    assert.deepEqual(Buffer.from(row.response), Buffer.from(raw[stans.indexOf(row.stan)]!), `stored answer of STAN ${row.stan}`);
+    // What a retransmission of this tap would get back: the very answer its terminal got (kept sealed, it carries the token).
+    const stored = await tessera.acquirer.messages.open(row.response, 'authorizations.response', row.id);
+    assert.deepEqual(Buffer.from(stored), Buffer.from(raw[stans.indexOf(row.stan)]!), `stored answer of STAN ${row.stan}`);
     const events = await env.db.query<{ n: number }>("SELECT count(*)::int AS n FROM infra.outbox WHERE payload->'data'->'object'->>'id' = $1", [row.id]);
     assert.equal(events.rows[0]!.n, 1, `one acquirer event for ${row.id}`);
   }
