@@ -121,7 +121,9 @@ describe('platform HTTP foundation', () => {
   });
 
   it('creates, lists and revokes party API keys; secrets are shown once and stored only as hashes', async () => {
-    const created = await t.request({ method: 'POST', url: '/ops/v1/api-keys', auth: t.adminKey, payload: { role: 'merchant', owner_id: 'mer_demo', name: 'demo' } });
+    // A key is made only for an owner that exists: the sandbox's Corner Coffee merchant.
+    const merchantId = t.tessera.terminals[0]!.merchant_id;
+    const created = await t.request({ method: 'POST', url: '/ops/v1/api-keys', auth: t.adminKey, payload: { role: 'merchant', owner_id: merchantId, name: 'demo' } });
     assert.equal(created.statusCode, 201, created.body);
     const key = created.json();
     assert.match(key.secret, /^tsk_merchant_[0-9A-Za-z]{40}$/);
