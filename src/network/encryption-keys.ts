@@ -5,6 +5,7 @@ import { AppError } from '../infra/errors.js';
 import { randomBase62 } from '../infra/ids.js';
 import type { KeyEncryptionKeys } from '../infra/keys/kek.js';
 import type { Brand } from './brands.js';
+import './errors.js';
 
 export const CARD_JWE_ALG = 'ECDH-ES+A256KW';
 export const CARD_JWE_ENC = 'A256GCM';
