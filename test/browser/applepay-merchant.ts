@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { verifyAndDecrypt, type VerifiedDecryptedPaymentToken } from '../../src/merchant/sdk/index.js';
 import { ASSOCIATION_PATH } from '../../src/platform/merchants/index.js';
+import { addTestCard, newCredentials, sandboxCards, signUpAndRegister } from './flows.js';
 import type { BrowserEnv } from './harness.js';
 
 /**
@@ -159,4 +160,15 @@ export async function startMerchantSite(env: BrowserEnv, displayName: string, me
     processing,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   });
+}
+
+/** The wallet every Apple Pay page test pays with: a user signed up in the test's browser with the sandbox's green-path card. */
+export async function setUpWallet(env: BrowserEnv): Promise<void> {
+  const page = await env.newPage();
+  await signUpAndRegister(page, newCredentials(), 'My iPhone');
+  const cards = await sandboxCards(env);
+  const green = cards.find((c) => c.path === 'green' && c.network === 'visa') ?? cards.find((c) => c.path === 'green');
+  assert.ok(green, 'the sandbox has a green-path test card');
+  await addTestCard(page, green);
+  await page.close();
 }

@@ -8,8 +8,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { startMerchantSite, type MerchantSite } from './applepay-merchant.js';
-import { addTestCard, newCredentials, sandboxCards, signUpAndRegister } from './flows.js';
+import { setUpWallet, startMerchantSite, type MerchantSite } from './applepay-merchant.js';
 import { startBrowserEnv, type BrowserEnv } from './harness.js';
 
 /**
@@ -22,13 +21,7 @@ describe('Apple Pay merchant pages in Chromium', () => {
   const sites: MerchantSite[] = [];
   before(async () => {
     env = await startBrowserEnv();
-    const page = await env.newPage();
-    await signUpAndRegister(page, newCredentials(), 'My iPhone');
-    const cards = await sandboxCards(env);
-    const green = cards.find((c) => c.path === 'green' && c.network === 'visa') ?? cards.find((c) => c.path === 'green');
-    assert.ok(green, 'the sandbox has a green-path test card');
-    await addTestCard(page, green);
-    await page.close();
+    await setUpWallet(env);
   });
   after(async () => {
     for (const s of sites) await s.close();

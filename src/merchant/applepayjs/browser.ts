@@ -3,6 +3,8 @@
  * is the platform's /wallet/pay page in a full-viewport iframe, reached with postMessage; every message
  * is checked for the platform's origin, the iframe as its source and the session id.
  */
+import { installApplePayButtons } from './button.js';
+import { createPaymentRequest } from './payment-request.js';
 import { ApplePayError, createApplePaySession, type SheetMessage, type SheetPort } from './session.js';
 
 export interface ScriptConfig {
@@ -102,4 +104,8 @@ export function install(config: ScriptConfig): void {
   const g = window as unknown as Record<string, unknown>;
   g.ApplePaySession = ApplePaySession;
   g.ApplePayError = ApplePayError;
+  // PaymentRequest with the Apple Pay method runs on the same session; other methods stay the browser's.
+  const native = typeof g.PaymentRequest === 'function' ? (g.PaymentRequest as new (...args: unknown[]) => object) : undefined;
+  g.PaymentRequest = createPaymentRequest(ApplePaySession, native).PaymentRequest;
+  installApplePayButtons(document);
 }

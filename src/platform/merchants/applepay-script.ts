@@ -11,7 +11,8 @@ let bundled: Promise<string> | undefined;
 
 /**
  * Bundles src/merchant/applepayjs (browser.ts) once per process with esbuild into one IIFE, wrapped so
- * nothing but ApplePaySession and ApplePayError reaches the page's globals.
+ * nothing but ApplePaySession, ApplePayError, PaymentRequest (wrapping the browser's own) and the
+ * <apple-pay-button> element reaches the page's globals.
  */
 export function bundleApplePayScript(): Promise<string> {
   bundled ??= build({
