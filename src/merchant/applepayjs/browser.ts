@@ -107,5 +107,10 @@ export function install(config: ScriptConfig): void {
   // PaymentRequest with the Apple Pay method runs on the same session; other methods stay the browser's.
   const native = typeof g.PaymentRequest === 'function' ? (g.PaymentRequest as new (...args: unknown[]) => object) : undefined;
   g.PaymentRequest = createPaymentRequest(ApplePaySession, native).PaymentRequest;
-  installApplePayButtons(document);
+  // The buttons need a full DOM (custom elements, MutationObserver); without one ApplePaySession still works.
+  try {
+    installApplePayButtons(document);
+  } catch {
+    // no button drawing in this document
+  }
 }

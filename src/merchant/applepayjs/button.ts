@@ -246,6 +246,7 @@ export function installApplePayButtons(doc: Document): void {
   };
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', schedule, { once: true });
   else schedule();
+  if (typeof MutationObserver === 'undefined') return;
   new MutationObserver((records) => {
     // Our own drawing (shadow roots, styles on the drawn element) does not start another scan.
     if (records.some((r) => r.type === 'childList' || (r.attributeName !== 'data-tessera-apple-pay' && !(r.target as HTMLElement).dataset?.tesseraApplePay))) schedule();
