@@ -43,4 +43,27 @@ describe('the acquirer keeps its messages sealed (issue 16, point 7)', () => {
     await Promise.all(Array.from({ length: 8 }, (_, i) => other.seal(message, 'refunds.message', `rfd_${i}`)));
     assert.equal((await env.db.query<{ n: number }>('SELECT count(*)::int AS n FROM acquirer.data_keys')).rows[0]!.n, 1);
   });
+
+  it('a restarted process, once initialised, seals and opens inside a transaction (the embedded database has one connection)', async () => {
+    await env.db.query('DELETE FROM acquirer.data_keys');
+    const kek = KeyEncryptionKeys.random();
+    const sealed = await new MessageVault(env.db, kek).seal(message, 'reversals.message', 'rev_r');
+    // A new process: nothing cached. Without init() its first key read waits for the very transaction it is in.
+    const restarted = new MessageVault(env.db, kek);
+    await restarted.init();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the transaction never finished: a key was read outside it')), 60_000);
+    });
+    try {
+      const [opened, resealed] = await Promise.race([
+        env.db.tx(async () => [await restarted.open(sealed, 'reversals.message', 'rev_r'), await restarted.seal(message, 'refunds.message', 'rfd_r')] as const),
+        deadline,
+      ]);
+      assert.deepEqual(Buffer.from(opened), Buffer.from(message));
+      assert.deepEqual(Buffer.from(await restarted.open(resealed, 'refunds.message', 'rfd_r')), Buffer.from(message));
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 });

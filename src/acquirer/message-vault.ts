@@ -40,6 +40,15 @@ export class MessageVault {
     return this.#ready;
   }
 
+  /**
+   * Reads the data keys before the acquirer serves anything: messages are sealed and opened inside its
+   * transactions, where the embedded database's single connection could not also read a key.
+   */
+  async init(): Promise<void> {
+    await this.#cipher.preload();
+    await this.#warm();
+  }
+
   async seal(message: Uint8Array, column: MessageColumn, rowId: string): Promise<Buffer> {
     await this.#warm();
     return this.#cipher.encrypt(message, context(column, rowId));

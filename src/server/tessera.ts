@@ -235,6 +235,8 @@ export async function createTessera(options: TesseraOptions): Promise<Tessera> {
     if (!(options.inMemory ?? false)) await pki.writeRootPem(config.dataDir);
     const terminalKeys = { coffee: '', transit: '', online: '' };
     for (const k of Object.keys(terminalKeys) as (keyof typeof terminalKeys)[]) terminalKeys[k] = internalKey(kek, 'terminal', `sandbox:${k}`);
+    // Before anything is sealed or opened inside a transaction (see MessageVault.init).
+    await acquirer.messages.init();
     const seeded = await acquirer.seed({ terminalKeys });
     const terminals = seeded.map((t) => ({ ...t, api_key: terminalKeys[t.key as keyof typeof terminalKeys] }));
     seededTerminals.push(...terminals);

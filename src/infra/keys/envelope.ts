@@ -44,6 +44,17 @@ export class EnvelopeCipher {
     return this.rotate();
   }
 
+  /**
+   * Reads every data key into this process's cache and makes sure an active one exists. A party whose
+   * encryption happens inside its transactions calls it at start: on the embedded database (one
+   * connection) a key read from within a transaction would wait for that transaction forever.
+   */
+  async preload(): Promise<void> {
+    const { rows } = await this.db.query<{ id: string; kek_id: string; wrapped: Buffer }>(`SELECT id, kek_id, wrapped FROM ${this.table}`);
+    for (const r of rows) if (!this.#cache.has(r.id)) this.#cache.set(r.id, this.kek.unwrap(r.kek_id, r.wrapped, `${this.table}:${r.id}`));
+    await this.#active();
+  }
+
   /** Makes a new data key the active one; old ones stay for decryption. */
   async rotate(): Promise<{ id: string; key: Buffer }> {
     const id = newId('dk');
