@@ -954,13 +954,17 @@ describe('reversals', () => {
     assert.equal(issuer.count('0400'), before + 1);
   });
 
-  it('issuer unreachable → 91; the reversal is retried with backoff while the issuer answers 91', async () => {
-    const t = tokens.amex;
+  /** A tap answered 91 because the issuer could not be reached: a reversal is owed. Its STAN. */
+  async function tapWhileIssuerUnavailable(): Promise<string> {
     issuer.mode = 'unavailable';
-    const tapped = await tap(t);
+    const tapped = await tap(tokens.amex);
     assert.equal(code(await send('amex', tapped.packed)), '91');
     issuer.mode = 'approve';
-    const stan = tapped.msg.fields[11] as string;
+    return tapped.msg.fields[11] as string;
+  }
+
+  it('issuer unreachable → 91; the reversal is retried with backoff while the issuer answers 91', async () => {
+    const stan = await tapWhileIssuerUnavailable();
     assert.equal((await reversalsOf(stan))[0]?.reason, 'issuer_unavailable');
     issuer.reversalCode = '91';
     try {
@@ -980,12 +984,7 @@ describe('reversals', () => {
   });
 
   it('a reversal the issuer never acknowledges is given up after the reversal policy\'s attempts: failed, for the operator', async () => {
-    const t = tokens.amex;
-    issuer.mode = 'unavailable';
-    const tapped = await tap(t);
-    assert.equal(code(await send('amex', tapped.packed)), '91');
-    issuer.mode = 'approve';
-    const stan = tapped.msg.fields[11] as string;
+    const stan = await tapWhileIssuerUnavailable();
     issuer.reversalCode = '91';
     try {
       for (let attempt = 1; attempt <= REVERSAL_RETRY.maxAttempts; attempt++) {

@@ -21,6 +21,7 @@ import type { Target } from '../../src/scenario/harness.js';
 import type { ProvisionedDevice } from '../../src/scenario/provision.js';
 import { kernelFor, sandboxTerminal, type TerminalSetup } from '../../src/scenario/tap.js';
 import { createTestDatabase } from '../helpers/env.js';
+import { seededRandom } from '../helpers/random.js';
 
 /**
  * Issue 16, point 2: the platform killed (SIGKILL) at seeded random points while devices add cards
@@ -39,17 +40,6 @@ const TAP_PHONES = 4;
 const START_DEADLINE_MS = 180_000;
 const RETRY_DEADLINE_MS = 20_000;
 
-/** mulberry32: a small seeded generator, so a failing run can be repeated with CRASH_SEED. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A transport to whichever port the platform listens on now (it changes on every restart). */
 class CurrentPlatform implements Transport {
@@ -79,7 +69,8 @@ describe(`provisioning survives kill -9 at random points (seed ${SEED}, ${ROUNDS
   const dir = mkdtempSync(join(tmpdir(), 'tessera-crash-'));
   const adminKey = `tsk_admin_${randomBase62(40)}`;
   const platform = new CurrentPlatform();
-  const random = seeded(SEED);
+  // Seeded, so a failing run can be repeated with CRASH_SEED.
+  const random = seededRandom(SEED);
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let child: ChildProcess | undefined;
   let output = '';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Role, RouteSpec } from '../../src/infra/http/route.js';
+import { seededRandom } from './random.js';
 
 /**
  * The shared bad-input generator (issue 16): for every route of the running app that takes a body,
@@ -110,16 +111,6 @@ const BODY_BAITS: readonly (Bait & { contentType?: string; text?: string | Buffe
   { cls: 'body:form', text: 'amount=5', contentType: 'application/x-www-form-urlencoded' },
 ];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRING_CANDIDATES = ['x', 'abc', 'evt_abc', 'tok_abc', '1234', '000', '0000', '50110030273', '5555555555554444', '12345678901', '840', 'USD', 'US', '5411', '00', 'A'.repeat(29), 'abcdef'];
 
@@ -265,7 +256,7 @@ const BODY_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 
 export async function runBadInputs(app: FastifyInstance, routes: RouteSpec[], given: BadInputCredentials, options: BadInputOptions = {}): Promise<BadInputReport> {
   const creds = { ...given };
-  const random = mulberry32(options.seed ?? Number(process.env.BAD_INPUT_SEED ?? 16));
+  const random = seededRandom(options.seed ?? Number(process.env.BAD_INPUT_SEED ?? 16));
   const perRoute = options.perRoute ?? 40;
   const report: BadInputReport = { routes: 0, total: 0, byClass: {}, failures: [], uncovered: [], baselineValid: 0 };
   const count = (cls: string, failed: string | undefined) => {
