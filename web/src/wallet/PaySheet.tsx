@@ -90,6 +90,21 @@ export default function PaySheetPage() {
   return params.get('probe') === '1' ? <WalletProbe sid={params.get('sid') ?? ''} /> : <PaySheet />;
 }
 
+/** A choice among the wallet's contacts (shipping or billing); disabled while there is none. */
+function ContactSelect(props: { id: string; contacts: WalletContact[]; value: string; disabled: boolean; onChange: (id: string) => void }) {
+  const { id, contacts, value, disabled, onChange } = props;
+  return (
+    <select id={id} value={value} disabled={disabled || contacts.length === 0} onChange={(e) => onChange(e.target.value)}>
+      {contacts.length === 0 && <option value="">No contact yet</option>}
+      {contacts.map((c) => (
+        <option key={c.id} value={c.id}>
+          {contactLabel(c)}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function PaySheet() {
   const sid = useMemo(() => new URLSearchParams(window.location.search).get('sid') ?? '', []);
   const [show, setShow] = useState<Show | null>(null);
@@ -340,14 +355,7 @@ function PaySheet() {
             {needsShipping && (
               <>
                 <label htmlFor="paysheet-ship">{word} contact</label>
-                <select id="paysheet-ship" value={shipId} disabled={awaiting || contacts.length === 0} onChange={(e) => chooseShipping(e.target.value)}>
-                  {contacts.length === 0 && <option value="">No contact yet</option>}
-                  {contacts.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {contactLabel(c)}
-                    </option>
-                  ))}
-                </select>
+                <ContactSelect id="paysheet-ship" contacts={contacts} value={shipId} disabled={awaiting} onChange={chooseShipping} />
               </>
             )}
             {needsShipping && methods.length > 0 && (
@@ -365,14 +373,7 @@ function PaySheet() {
             {needsBilling && (
               <>
                 <label htmlFor="paysheet-bill">Billing contact</label>
-                <select id="paysheet-bill" value={billId} disabled={contacts.length === 0} onChange={(e) => setBillId(e.target.value)}>
-                  {contacts.length === 0 && <option value="">No contact yet</option>}
-                  {contacts.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {contactLabel(c)}
-                    </option>
-                  ))}
-                </select>
+                <ContactSelect id="paysheet-bill" contacts={contacts} value={billId} disabled={false} onChange={setBillId} />
               </>
             )}
             {(needsShipping || needsBilling) &&
